@@ -1,0 +1,13 @@
+module github.com/selfhosted-go/selfhosted
+
+go 1.26.0
+
+require (
+	github.com/kballard/go-shellquote v0.0.0-20180428030007-95032a82bc51
+	github.com/magefile/mage v1.15.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
+
+tool github.com/magefile/mage
