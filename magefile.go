@@ -2,7 +2,6 @@
 
 // Targets that run a self-hosted Docker Compose stack from a laptop; variables: SERVER, DIR, SERVICE, COMMAND, SNAPSHOT, OPTIONS.
 //
-//
 // Every target is thin: it reads its variables (SERVER, DIR, SERVICE,
 // COMMAND, SNAPSHOT, OPTIONS, ...) and calls the packages under pkg/, where
 // the logic and its tests live. Targets are split by subject into
@@ -139,4 +138,3 @@ func GitPush(ctx context.Context) error {
 	mg.CtxDeps(ctx, GitCheck)
 	return exit(git.Push(ctx, run.Local{}, run.Std()))
 }
-
