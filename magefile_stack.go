@@ -6,6 +6,3 @@ import "context"
 
 // Secrets generates the missing secrets of .env.example into .env (mode 0600, gitignored), printing only names.
 func Secrets(ctx context.Context) error { return notYet("secrets") }
-
-// Hooks installs the project's git hooks (secret scanning, gofmt, go vet) via core.hooksPath.
-func Hooks(ctx context.Context) error { return notYet("hooks") }
