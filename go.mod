@@ -8,6 +8,12 @@ require (
 	github.com/stretchr/testify v1.12.1
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/compose-spec/compose-go/v2 v2.16.2 // indirect
+	github.com/flosch/pongo2/v6 v6.0.0 // indirect
+	github.com/sirupsen/logrus v1.10.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)
 
 tool github.com/magefile/mage

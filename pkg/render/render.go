@@ -1,0 +1,228 @@
+// Package render renders a stack's Jinja templates, byte for byte as Jinja2
+// would, on the pongo2 engine.
+//
+// # The model
+//
+// Convention over configuration: every file whose name ends in .j2 below a
+// folder (services/ by default) is a template, rendered to the same path
+// minus .j2 (services/proxy/traefik.yml.j2 → services/proxy/traefik.yml).
+// [Tree] renders them all in sorted order, in memory first: one bad template
+// fails the run and nothing is written. Then each output is written
+// atomically (temporary file + rename) with its template's permission bits.
+//
+// Templates see two names:
+//   - env: the values of the repository's .env file, parsed exactly as Docker
+//     Compose parses it, overlaid by the process environment ([Env]);
+//   - cloudflare_ips: the sorted union of Cloudflare's published IPv4 and
+//     IPv6 ranges ([CloudflareIPs]): CLOUDFLARE_IPS (comma-separated) when
+//     set, else fetched with a short timeout, else a list embedded here. It is
+//     only looked up when a template mentions it.
+//
+// Rendered files may hold secrets, so they must never reach git: Tree keeps
+// a managed, sorted block of .gitignore listing every generated path, and
+// fails, naming the `git rm --cached` fix, when git already tracks one.
+//
+// # Jinja fidelity
+//
+// Output is byte-identical to Jinja2's with trim_blocks=True,
+// lstrip_blocks=True, keep_trailing_newline=False (one trailing newline of
+// the template is dropped) and StrictUndefined. pongo2 stays the engine: the
+// template is lexed with Jinja's whitespace rules, each Jinja expression is
+// parsed with Jinja's grammar and re-emitted as calls of runtime functions
+// with Python semantics, and pongo2 runs the result. A differential test
+// renders a corpus with Jinja2 and with this package and compares bytes.
+//
+// Supported:
+//   - {{ … }}, {% … %}, {# … #} with -/+ whitespace control, {% raw %};
+//   - {% if %}/{% elif %}/{% else %}, {% for x in … %} and
+//     {% for k, v in d.items() %} with {% else %}, loop.index, index0,
+//     first, last, revindex, revindex0, length; {% set x = … %};
+//   - literals (strings with Python escapes, ints, floats, true/false/none,
+//     lists, tuples, dicts), attribute and item access (env.X, env['X'],
+//     list[0], slices), ~ concatenation, + - * / // % **, comparisons, in,
+//     not in, and, or, not, x if c else y;
+//   - filters: default/d, tojson (Jinja's exact formatting), lower, upper,
+//     capitalize, title, trim, replace, join, length/count, int, float,
+//     string, indent, list, sort, unique, first, last, reverse, abs;
+//   - tests: defined, undefined, none, string, number, integer, float,
+//     boolean, true, false, mapping, sequence, iterable, lower, upper, even,
+//     odd, divisibleby, eq/equalto/==, ne/!=, lt, le, gt, ge, in;
+//   - methods: str.lower, upper, title, capitalize, strip, lstrip, rstrip,
+//     split, rsplit, startswith, endswith, replace, join, count, find,
+//     isdigit; dict.keys, values, items, get; the range() function.
+//
+// Not supported (a clear error names the tag, filter or test): macros,
+// call blocks, include/import/extends/block, {% set %} blocks and tuple
+// targets, {% filter %}, {% with %}, loop filters (for … if …), recursive
+// loops, loop.cycle/changed, other Jinja filters and globals, str.format
+// and the % operator on strings. Dicts are unordered here: printing a dict
+// and iterating one list its keys sorted, where Jinja keeps insertion order.
+//
+// # Strictness
+//
+// Printing, testing the truth of, iterating or computing with an undefined
+// variable is an error naming the file, line and variable (`default(…)` and
+// `is defined` still work). Syntax errors name the file, line and column.
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+)
+
+// Options configure Tree. The zero value renders services/ of the current
+// directory with .env, the process environment and Cloudflare's ranges.
+type Options struct {
+	// Root is the repository root (where .env and .gitignore live); default ".".
+	Root string
+	// Dir is the folder searched for templates, relative to Root; default "services".
+	Dir string
+	// Env replaces the env context (default: Env(Root)).
+	Env map[string]string
+	// CloudflareIPs replaces the cloudflare_ips context (default: CloudflareIPs).
+	CloudflareIPs []string
+	// HTTPClient fetches Cloudflare's ranges (default http.DefaultClient).
+	HTTPClient *http.Client
+	// Runner runs git for the tracked-file check (default run.Local).
+	Runner run.Runner
+	// SkipGitignore leaves .gitignore alone (for rendering outside a stack repo).
+	SkipGitignore bool
+}
+
+// Templates returns the templates below dir, sorted, relative to root.
+func Templates(root, dir string) ([]string, error) {
+	var found []string
+	base := filepath.Join(root, dir)
+	err := filepath.WalkDir(base, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".j2") {
+			rel, err := filepath.Rel(root, path)
+			if err != nil {
+				return err
+			}
+			found = append(found, rel)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no folder %s to render templates from: %w", base, err)
+	}
+	sort.Strings(found)
+	return found, err
+}
+
+// Output is the path a template renders to: its own path minus .j2.
+func Output(template string) string { return strings.TrimSuffix(template, ".j2") }
+
+// Tree renders every template below opts.Dir and returns the files written,
+// relative to opts.Root, in sorted order.
+func Tree(ctx context.Context, opts Options) ([]string, error) {
+	if opts.Root == "" {
+		opts.Root = "."
+	}
+	if opts.Dir == "" {
+		opts.Dir = "services"
+	}
+	if opts.Runner == nil {
+		opts.Runner = run.Local{}
+	}
+	templates, err := Templates(opts.Root, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	outputs := make([]string, len(templates))
+	for i, t := range templates {
+		outputs[i] = Output(t)
+	}
+	if err := checkUntracked(ctx, opts.Runner, opts.Root, outputs); err != nil {
+		return nil, err
+	}
+
+	type rendered struct {
+		data []byte
+		mode fs.FileMode
+	}
+	results := make([]rendered, len(templates))
+	var data map[string]any
+	for i, name := range templates {
+		path := filepath.Join(opts.Root, name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read template: %w", err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return nil, err
+		}
+		if data == nil {
+			if data, err = opts.context(); err != nil {
+				return nil, err
+			}
+		}
+		if _, ok := data["cloudflare_ips"]; !ok && bytes.Contains(src, []byte("cloudflare_ips")) {
+			data["cloudflare_ips"] = opts.cloudflare(ctx)
+		}
+		tpl, err := Parse(name, string(src))
+		if err != nil {
+			return nil, err
+		}
+		out, err := tpl.Execute(data)
+		if err != nil {
+			return nil, err
+		}
+		results[i] = rendered{data: []byte(out), mode: st.Mode().Perm()}
+	}
+
+	for i, out := range outputs {
+		if err := atomicfile.WriteFile(filepath.Join(opts.Root, out), results[i].data, results[i].mode); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.SkipGitignore {
+		if err := updateGitignore(opts.Root, outputs); err != nil {
+			return nil, err
+		}
+	}
+	return outputs, nil
+}
+
+func (opts Options) context() (map[string]any, error) {
+	env := opts.Env
+	if env == nil {
+		var err error
+		if env, err = Env(opts.Root); err != nil {
+			return nil, err
+		}
+	}
+	data := map[string]any{"env": env}
+	if opts.CloudflareIPs != nil {
+		data["cloudflare_ips"] = stringsToList(opts.CloudflareIPs)
+	}
+	return data, nil
+}
+
+func (opts Options) cloudflare(ctx context.Context) []any {
+	ips, _ := CloudflareIPs(ctx, opts.HTTPClient, CloudflareURLs)
+	return stringsToList(ips)
+}
+
+func stringsToList(s []string) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = x
+	}
+	return out
+}
