@@ -12,15 +12,30 @@ import (
 
 // WriteFile atomically replaces name with data and gives it mode perm.
 func WriteFile(name string, data []byte, perm os.FileMode) error {
-	return Write(name, perm, func(w io.Writer) error {
+	return write(name, perm, writeBytes(data), true)
+}
+
+// WriteFileUnsynced is WriteFile without the fsync: readers still see the
+// old or the new content, but after a power loss the file may be empty. It
+// is for files that can be generated again (rendered templates).
+func WriteFileUnsynced(name string, data []byte, perm os.FileMode) error {
+	return write(name, perm, writeBytes(data), false)
+}
+
+func writeBytes(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
-	})
+	}
 }
 
 // Write atomically replaces name with what fill writes, and gives it mode
 // perm. If fill fails, name is left untouched and the temporary file removed.
-func Write(name string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+func Write(name string, perm os.FileMode, fill func(io.Writer) error) error {
+	return write(name, perm, fill, true)
+}
+
+func write(name string, perm os.FileMode, fill func(io.Writer) error, sync bool) (err error) {
 	dir, base := filepath.Split(name)
 	if dir == "" {
 		dir = "."
@@ -41,8 +56,10 @@ func Write(name string, perm os.FileMode, fill func(io.Writer) error) (err error
 	if err = tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
+	if sync {
+		if err = tmp.Sync(); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)

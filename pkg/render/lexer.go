@@ -23,6 +23,7 @@ type segment struct {
 	text   string  // segText: literal output
 	tokens []token // segPrint, segStmt: the tag's content
 	line   int     // line of the tag's opening delimiter (1-based)
+	end    int     // offset of the closing delimiter, for errors at the end of a tag
 	col    int
 }
 
@@ -205,7 +206,7 @@ func (l *lexer) tag(start, bodyStart int, kind segKind, closer string) (int, err
 				if kind == segStmt && len(toks) > 0 && toks[0].kind == tokName && toks[0].val == "raw" {
 					return l.raw(start, end, sign)
 				}
-				l.segs = append(l.segs, segment{kind: kind, tokens: toks, line: line, col: col})
+				l.segs = append(l.segs, segment{kind: kind, tokens: toks, line: line, col: col, end: tz.pos})
 				return l.afterEnd(end, sign, kind == segStmt), nil
 			}
 		}

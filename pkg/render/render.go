@@ -74,8 +74,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -151,43 +153,33 @@ func Tree(ctx context.Context, opts Options) ([]string, error) {
 		return nil, err
 	}
 
-	type rendered struct {
-		data []byte
-		mode fs.FileMode
+	data, err := opts.context()
+	if err != nil {
+		return nil, err
 	}
-	results := make([]rendered, len(templates))
-	var data map[string]any
+	sources := make([][]byte, len(templates))
+	modes := make([]fs.FileMode, len(templates))
 	for i, name := range templates {
 		path := filepath.Join(opts.Root, name)
-		src, err := os.ReadFile(path)
-		if err != nil {
+		if sources[i], err = os.ReadFile(path); err != nil {
 			return nil, fmt.Errorf("read template: %w", err)
 		}
 		st, err := os.Stat(path)
 		if err != nil {
 			return nil, err
 		}
-		if data == nil {
-			if data, err = opts.context(); err != nil {
-				return nil, err
-			}
-		}
-		if _, ok := data["cloudflare_ips"]; !ok && bytes.Contains(src, []byte("cloudflare_ips")) {
+		modes[i] = st.Mode().Perm()
+		if _, ok := data["cloudflare_ips"]; !ok && bytes.Contains(sources[i], []byte("cloudflare_ips")) {
 			data["cloudflare_ips"] = opts.cloudflare(ctx)
 		}
-		tpl, err := Parse(name, string(src))
-		if err != nil {
-			return nil, err
-		}
-		out, err := tpl.Execute(data)
-		if err != nil {
-			return nil, err
-		}
-		results[i] = rendered{data: []byte(out), mode: st.Mode().Perm()}
+	}
+	results, err := renderAll(templates, sources, data)
+	if err != nil {
+		return nil, err
 	}
 
 	for i, out := range outputs {
-		if err := atomicfile.WriteFile(filepath.Join(opts.Root, out), results[i].data, results[i].mode); err != nil {
+		if err := writeIfChanged(filepath.Join(opts.Root, out), results[i], modes[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -197,6 +189,56 @@ func Tree(ctx context.Context, opts Options) ([]string, error) {
 		}
 	}
 	return outputs, nil
+}
+
+// writeIfChanged replaces name atomically unless it already holds data with
+// mode perm: an unchanged output keeps its mtime (so uploads skip it) and
+// costs one read instead of a write and a rename. Rendered files can always
+// be rendered again, so they are not fsynced.
+func writeIfChanged(name string, data []byte, perm fs.FileMode) error {
+	if st, err := os.Stat(name); err == nil && st.Mode().Perm() == perm && st.Size() == int64(len(data)) {
+		if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+	}
+	return atomicfile.WriteFileUnsynced(name, data, perm)
+}
+
+// renderAll renders every template on all cores. It returns the first error
+// in template order, so the same bad tree always reports the same error.
+func renderAll(names []string, sources [][]byte, data map[string]any) ([][]byte, error) {
+	results := make([][]byte, len(names))
+	errs := make([]error, len(names))
+	workers := min(runtime.GOMAXPROCS(0), len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			set := newTemplateSet()
+			for i := range next {
+				tpl, err := parse(set, names[i], string(sources[i]))
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				out, err := tpl.Execute(data)
+				results[i], errs[i] = []byte(out), err
+			}
+		}()
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }
 
 func (opts Options) context() (map[string]any, error) {

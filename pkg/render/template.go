@@ -16,20 +16,26 @@ type Template struct {
 	lits []any
 }
 
-// templateSet holds the jx_* runtime as globals; it loads nothing from disk.
-var templateSet = func() *pongo2.TemplateSet {
+// newTemplateSet returns a pongo2 set holding the jx_* runtime as globals;
+// it loads nothing from disk. A set is not safe for concurrent parsing, so
+// each goroutine that parses uses its own.
+func newTemplateSet() *pongo2.TemplateSet {
 	set := pongo2.NewSet("selfhosted-render", pongo2.MustNewLocalFileSystemLoader(""))
 	set.Globals.Update(globals)
 	return set
-}()
+}
 
 // Parse parses Jinja source. name is used in error messages.
 func Parse(name, src string) (*Template, error) {
+	return parse(newTemplateSet(), name, src)
+}
+
+func parse(set *pongo2.TemplateSet, name, src string) (*Template, error) {
 	code, lits, err := translate(name, src)
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := templateSet.FromString(code)
+	tpl, err := set.FromString(code)
 	if err != nil {
 		// The translator emits valid pongo2; reaching this is a bug here,
 		// not in the template.

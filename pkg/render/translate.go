@@ -25,8 +25,9 @@ type translator struct {
 	src   string // normalized source, for error positions
 	lits  []any
 	out   strings.Builder
-	stack []string // open blocks: "if", "for"
-	loops int      // generated loop variable counter
+	stack []string          // open blocks: "if", "for"
+	bound []map[string]bool // loop variables in scope, innermost last: always defined
+	loops int               // generated loop variable counter
 	// per statement
 	toks []token
 	i    int
@@ -122,7 +123,7 @@ func (tr *translator) expect(kind tokKind, val string) error {
 func (tr *translator) unexpected(what string) error {
 	t := tr.peek()
 	if t == nil {
-		return tr.errorf(nil, "%s, found the end of the tag", what)
+		return tr.errorf(&token{pos: tr.seg.end}, "%s, found the end of the tag", what)
 	}
 	return tr.errorf(t, "%s, found %q", what, t.val)
 }
@@ -192,6 +193,9 @@ func (tr *translator) statement() error {
 			return tr.unexpected("expected the end of the tag")
 		}
 		tr.stack = tr.stack[:len(tr.stack)-1]
+		if want == "for" {
+			tr.bound = tr.bound[:len(tr.bound)-1]
+		}
 		fmt.Fprintf(&tr.out, "{%% %s %%}", kw)
 	case "for":
 		return tr.forStatement(line)
@@ -241,13 +245,18 @@ func (tr *translator) forStatement(line int) error {
 		return tr.unexpected("expected the end of the tag ('for … if …' filters and 'recursive' are not supported)")
 	}
 	tr.stack = append(tr.stack, "for")
+	names := map[string]bool{}
+	for _, t := range targets {
+		names[t] = true
+	}
+	tr.bound = append(tr.bound, names)
 	tr.loops++
-	it := fmt.Sprintf("jx_it%d", tr.loops)
-	fmt.Fprintf(&tr.out, "{%% for %s in jx_iter(%s, %d) %%}", it, seq.code, line)
 	if len(targets) == 1 {
-		fmt.Fprintf(&tr.out, "{%% set %s = %s %%}", safeName(targets[0]), it)
+		fmt.Fprintf(&tr.out, "{%% for %s in jx_iter(%s, %d) %%}", safeName(targets[0]), seq.code, line)
 		return nil
 	}
+	it := fmt.Sprintf("jx_it%d", tr.loops)
+	fmt.Fprintf(&tr.out, "{%% for %s in jx_iter(%s, %d) %%}", it, seq.code, line)
 	for i, t := range targets {
 		fmt.Fprintf(&tr.out, "{%% set %s = jx_unpack(%s, %d, %d, %d) %%}", safeName(t), it, i, len(targets), line)
 	}
@@ -427,6 +436,9 @@ func (tr *translator) parsePrimary() (expr, error) {
 				return expr{code: "forloop", path: "loop"}, nil
 			}
 		}
+		if tr.isBound(t.val) {
+			return expr{code: safeName(t.val), path: t.val}, nil
+		}
 		return expr{code: fmt.Sprintf("jx_var(%q, %s)", t.val, safeName(t.val)), path: t.val}, nil
 	case tokString:
 		s := t.val
@@ -434,13 +446,16 @@ func (tr *translator) parsePrimary() (expr, error) {
 			s += tr.peek().val
 			tr.i++
 		}
+		if plainString(s) { // pongo2 reads it as the same string: no call needed
+			return expr{code: `"` + s + `"`}, nil
+		}
 		return expr{code: fmt.Sprintf("jx_lit(%d)", tr.lit(s))}, nil
 	case tokInt:
 		n, err := strconv.Atoi(t.val)
 		if err != nil {
 			return expr{}, tr.errorf(t, "integer %s is out of range", t.val)
 		}
-		return expr{code: fmt.Sprintf("jx_lit(%d)", tr.lit(n))}, nil
+		return expr{code: strconv.Itoa(n)}, nil
 	case tokFloat:
 		f, err := strconv.ParseFloat(t.val, 64)
 		if err != nil {
@@ -500,6 +515,17 @@ func (tr *translator) parsePrimary() (expr, error) {
 	}
 	tr.i--
 	return expr{}, tr.unexpected("expected an expression")
+}
+
+// isBound reports whether name is a loop variable in scope: pongo2 always
+// has a value for it, so no undefined check is needed.
+func (tr *translator) isBound(name string) bool {
+	for _, names := range tr.bound {
+		if names[name] {
+			return true
+		}
+	}
+	return false
 }
 
 func (tr *translator) inLoop() bool {
@@ -775,4 +801,10 @@ func orDefault(s, d string) string {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// plainString reports whether s can be written as a pongo2 string literal
+// as it is (pongo2 knows no escapes but \" and \\, and no newlines).
+func plainString(s string) bool {
+	return !strings.ContainsAny(s, "\"\\\n\r")
 }

@@ -1,0 +1,192 @@
+package render
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var env = map[string]any{"env": map[string]string{"DOMAIN": "example.com", "EMPTY": ""}}
+
+func TestStringPinsJinjaOutput(t *testing.T) {
+	for _, tc := range []struct{ name, src, want string }{
+		{"attribute", "{{ env.DOMAIN }}", "example.com"},
+		{"default call syntax", "{{ env.NOPE | default('x') }}", "x"},
+		{"tojson", `{{ {'k': 1, 'a': ['a', "<&'>"]} | tojson }}`, `{"a": ["a", "\u003c\u0026\u0027\u003e"], "k": 1}`},
+		{"concat", "{{ 'a' ~ 1 ~ true }}", "a1True"},
+		{"is defined", "{{ env.NOPE is defined }} {{ env.NOPE is not defined }}", "False True"},
+		{"floor division", "{{ 7 // 2 }} {{ 7 / 2 }}", "3 3.5"},
+		{"booleans", "{{ true }} {{ false }} {{ none }}", "True False None"},
+		{"python methods", "{{ 'a,b'.split(',') }} {{ ' x '.strip() }}", "['a', 'b'] x"},
+		{"trim_blocks", "{% if true %}\nyes\n{% endif %}\nend", "yes\nend"},
+		{"lstrip_blocks", "  {% if true %}\nyes\n  {% endif %}\n", "yes\n"},
+		{"one trailing newline dropped", "a\n\n", "a\n"},
+		{"raw", "{% raw %}{{ x }}{% endraw %}", "{{ x }}"},
+		{"loop", "{% for x in ['a', 'b'] %}{{ loop.index }}{{ x }}{{ ',' if not loop.last }}{% endfor %}", "1a,2b"},
+		{"set", "{% set x = env.DOMAIN | upper %}{{ x }}", "EXAMPLE.COM"},
+		{"indent", "{{ 'a\nb' | indent(2) }}", "a\n  b"},
+		{"comment", "a{# gone #}b", "ab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := String("t.j2", tc.src, env)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestUndefinedIsAnErrorNamingFileLineAndVariable(t *testing.T) {
+	for _, src := range []string{
+		"ok\n{{ env.MISSING }}",
+		"ok\n{% if env.MISSING %}x{% endif %}",
+		"ok\n{{ env.MISSING | lower }}",
+		"ok\n{% for x in env.MISSING %}{% endfor %}",
+		"ok\n{{ 'a' ~ env.MISSING }}",
+	} {
+		_, err := String("services/app/c.yml.j2", src, env)
+		var ue *UndefinedError
+		require.ErrorAs(t, err, &ue, src)
+		assert.Equal(t, 2, ue.Line, src)
+		assert.Contains(t, err.Error(), "services/app/c.yml.j2:2:")
+		assert.Contains(t, err.Error(), "env.MISSING")
+	}
+	_, err := String("t.j2", "{{ nothing }}", env)
+	assert.ErrorContains(t, err, "undefined variable nothing")
+}
+
+func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
+	for _, tc := range []struct {
+		src, msg  string
+		line, col int
+	}{
+		{"a\n  {{ env.X + }}", "expected an expression", 2, 14},
+		{"{% if true %}\nno end", "never closed", 2, 1},
+		{"x\n{% macro m() %}{% endmacro %}", "unsupported Jinja tag", 2, 4},
+		{"{{ x | nosuchfilter }}", "unknown filter", 1, 8},
+		{"{{ 'open }}", "never closed", 1, 4},
+		{"line\n{% endif %}", "unexpected {% endif %}", 2, 4},
+	} {
+		_, err := Parse("bad.j2", tc.src)
+		var se *SyntaxError
+		require.ErrorAs(t, err, &se, tc.src)
+		assert.Contains(t, se.Msg, tc.msg, tc.src)
+		assert.Equal(t, "bad.j2", se.File)
+		assert.Equal(t, tc.line, se.Line, tc.src)
+		assert.Equal(t, tc.col, se.Col, tc.src)
+	}
+}
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(root, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		mode := os.FileMode(0o644)
+		if filepath.Ext(Output(name)) == ".sh" {
+			mode = 0o755
+		}
+		require.NoError(t, os.WriteFile(path, []byte(content), mode))
+	}
+	return root
+}
+
+func TestTreeRendersEveryTemplateKeepingModesAndGitignore(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		".env":                               "DOMAIN=example.com\nGREETING=\"hello ${DOMAIN}\" # comment\n",
+		".gitignore":                         ".env\n",
+		"services/b/docker-compose.b.yml.j2": "host: {{ env.DOMAIN }}\n",
+		"services/a/run.sh.j2":               "#!/bin/sh\necho {{ env.GREETING }}\n",
+		"services/a/static.yml":              "not a template\n",
+	})
+	written, err := Tree(context.Background(), Options{Root: root})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"services/a/run.sh", "services/b/docker-compose.b.yml"}, written)
+
+	data, _ := os.ReadFile(filepath.Join(root, "services/a/run.sh"))
+	assert.Equal(t, "#!/bin/sh\necho hello example.com", string(data))
+	st, _ := os.Stat(filepath.Join(root, "services/a/run.sh"))
+	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm())
+
+	gi, _ := os.ReadFile(filepath.Join(root, ".gitignore"))
+	assert.Equal(t, ".env\n\n"+gitignoreBegin+"\n/services/a/run.sh\n/services/b/docker-compose.b.yml\n"+gitignoreEnd+"\n", string(gi))
+
+	// Rendering again keeps one block.
+	_, err = Tree(context.Background(), Options{Root: root})
+	require.NoError(t, err)
+	gi2, _ := os.ReadFile(filepath.Join(root, ".gitignore"))
+	assert.Equal(t, string(gi), string(gi2))
+}
+
+func TestTreeWritesNothingWhenOneTemplateFails(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"services/a/good.yml.j2": "fine\n",
+		"services/b/bad.yml.j2":  "{{ env.NOT_SET_ANYWHERE_XYZ }}\n",
+	})
+	_, err := Tree(context.Background(), Options{Root: root, Env: map[string]string{}})
+	require.ErrorContains(t, err, "services/b/bad.yml.j2:1")
+	assert.NoFileExists(t, filepath.Join(root, "services/a/good.yml"))
+	assert.NoFileExists(t, filepath.Join(root, ".gitignore"))
+}
+
+func TestGitignoreReplacesOnlyTheManagedBlock(t *testing.T) {
+	before := "a\n" + gitignoreBegin + "\n/old\n" + gitignoreEnd + "\nb\n"
+	assert.Equal(t, "a\n"+gitignoreBegin+"\n/new\n"+gitignoreEnd+"\nb\n", Gitignore(before, []string{"new"}))
+	assert.Equal(t, gitignoreBegin+"\n"+gitignoreEnd+"\n", Gitignore("", nil))
+}
+
+func TestTrackedErrorNamesTheFix(t *testing.T) {
+	err := &TrackedError{Paths: []string{"services/a/x.yml"}}
+	assert.Contains(t, err.Error(), "git rm --cached services/a/x.yml")
+}
+
+func TestCloudflareIPs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v4":
+			w.Write([]byte("173.245.48.0/20\n103.21.244.0/22\n"))
+		case "/v6":
+			w.Write([]byte("2400:cb00::/32\n"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("CLOUDFLARE_IPS", "")
+
+	ips, from := CloudflareIPs(context.Background(), srv.Client(), []string{srv.URL + "/v4", srv.URL + "/v6"})
+	assert.Equal(t, []string{"103.21.244.0/22", "173.245.48.0/20", "2400:cb00::/32"}, ips)
+	assert.Contains(t, from, srv.URL)
+
+	ips, from = CloudflareIPs(context.Background(), srv.Client(), []string{srv.URL + "/missing"})
+	assert.Equal(t, EmbeddedCloudflareIPs(), ips)
+	assert.Contains(t, from, "embedded")
+
+	t.Setenv("CLOUDFLARE_IPS", "10.0.0.0/8, 1.1.1.0/24")
+	ips, from = CloudflareIPs(context.Background(), srv.Client(), nil)
+	assert.Equal(t, []string{"1.1.1.0/24", "10.0.0.0/8"}, ips)
+	assert.Equal(t, "CLOUDFLARE_IPS", from)
+}
+
+func TestEmbeddedCloudflareIPsAreSortedCIDRs(t *testing.T) {
+	ips := EmbeddedCloudflareIPs()
+	require.Len(t, ips, 22)
+	assert.IsNonDecreasing(t, ips)
+}
+
+func TestEnvParsesLikeComposeAndProcessEnvWins(t *testing.T) {
+	root := writeTree(t, map[string]string{".env": "A=1\nB='single $A'\nC=\"double ${A}\\n\"\n# comment\nD=from-file\n"})
+	t.Setenv("D", "from-process")
+	got, err := Env(root)
+	require.NoError(t, err)
+	assert.Equal(t, "1", got["A"])
+	assert.Equal(t, "single $A", got["B"])
+	assert.Equal(t, "double 1\n", got["C"])
+	assert.Equal(t, "from-process", got["D"])
+}
