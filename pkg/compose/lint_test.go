@@ -1,0 +1,167 @@
+package compose
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// stackOf writes compose files (by service folder) and a .env into a temp
+// repository and loads it.
+func stackOf(t *testing.T, files map[string]string) *Stack {
+	t.Helper()
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, ".env"), []byte("COMPOSE_PROJECT_NAME=lint\n"), 0o600))
+	for name, content := range files {
+		path := filepath.Join(root, "services", name, "docker-compose."+name+".yml")
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	s, err := Load(context.Background(), root)
+	require.NoError(t, err)
+	return s
+}
+
+const goodApp = `
+services:
+  app:
+    image: example/app:1.0
+    restart: unless-stopped
+    networks: [public, private]
+    healthcheck: {test: ["CMD", "true"]}
+    depends_on:
+      db: {condition: service_healthy}
+    labels:
+      traefik.enable: "true"
+      traefik.http.routers.app.rule: Host(` + "`app.example.com`" + `)
+      traefik.http.routers.app.entrypoints: websecure
+      traefik.http.routers.app.tls.certresolver: letsencrypt
+      traefik.http.routers.app.middlewares: authelia@docker
+      traefik.http.services.app.loadbalancer.server.port: "8080"
+networks:
+  public:
+  private:
+`
+
+const goodDB = `
+services:
+  db:
+    image: example/db:1.0
+    restart: unless-stopped
+    networks: [private]
+    healthcheck: {test: ["CMD", "true"]}
+networks:
+  private:
+`
+
+func messages(findings []Finding) string {
+	var lines []string
+	for _, f := range findings {
+		lines = append(lines, f.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestLintCleanStack(t *testing.T) {
+	s := stackOf(t, map[string]string{"app": goodApp, "db": goodDB})
+	assert.Empty(t, Lint(s), messages(Lint(s)))
+}
+
+func TestLintRules(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		files   map[string]string
+		service string
+		says    string
+	}{
+		{"restart policy", map[string]string{"db": strings.Replace(goodDB, "restart: unless-stopped", "", 1)}, "db", "no restart policy"},
+		{"explicit networks", map[string]string{"db": strings.Replace(goodDB, "networks: [private]", "", 1)}, "db", "no explicit networks"},
+		{"router rule", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "traefik.http.routers.app.rule", "traefik.http.routers.app.x", 1)}, "app", "has no rule"},
+		{"entrypoint", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "traefik.http.routers.app.entrypoints: websecure", "", 1)}, "app", "no entrypoint"},
+		{"cert resolver", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "traefik.http.routers.app.tls.certresolver: letsencrypt", "", 1)}, "app", "no TLS certificate resolver"},
+		{"authelia", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "authelia@docker", "other@docker", 1)}, "app", "not behind the Authelia middleware"},
+		{"load-balancer port", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "traefik.http.services.app.loadbalancer.server.port: \"8080\"", "", 1)}, "app", "no load-balancer port"},
+		{"public network", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "networks: [public, private]", "networks: [private]", 1)}, "app", "not on the public network"},
+		{"healthcheck", map[string]string{"db": strings.Replace(goodDB, `healthcheck: {test: ["CMD", "true"]}`, "", 1)}, "db", "no healthcheck"},
+		{"service_healthy", map[string]string{"db": goodDB, "app": strings.Replace(goodApp, "condition: service_healthy", "condition: service_started", 1)}, "app", "does not wait for it to be healthy"},
+		{"missing dependency", map[string]string{"app": goodApp}, "app", "not a service of the stack"},
+		{"external network", map[string]string{"db": goodDB + "    external: true\n"}, "", "network private is external"},
+		{"traefik network", map[string]string{"proxy": `
+services:
+  proxy:
+    image: traefik:v3.1
+    restart: unless-stopped
+    networks: [public]
+    healthcheck: {test: ["CMD", "traefik", "healthcheck"]}
+    command: ["--providers.docker.network=public"]
+networks:
+  public:
+`}, "proxy", "Compose names the public network lint_public"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			findings := Lint(stackOf(t, tc.files))
+			require.True(t, HasErrors(findings))
+			var hit *Finding
+			for i, f := range findings {
+				if strings.Contains(f.Message, tc.says) {
+					hit = &findings[i]
+				}
+			}
+			require.NotNil(t, hit, "want a finding saying %q, got:\n%s", tc.says, messages(findings))
+			assert.Equal(t, tc.service, hit.Service)
+			assert.NotEmpty(t, hit.Fix)
+			assert.Contains(t, hit.File, "services/")
+		})
+	}
+}
+
+func TestLintOptOutLabels(t *testing.T) {
+	noAuth := strings.Replace(goodApp, "traefik.http.routers.app.middlewares: authelia@docker", "selfhosted.lint.no-auth: \"true\"", 1)
+	assert.Empty(t, Lint(stackOf(t, map[string]string{"db": goodDB, "app": noAuth})))
+	noHealth := strings.Replace(goodDB, `healthcheck: {test: ["CMD", "true"]}`, "labels: {selfhosted.lint.no-healthcheck: \"true\"}", 1)
+	assert.Empty(t, Lint(stackOf(t, map[string]string{"db": noHealth})))
+}
+
+func TestLintReportsDependencyCycle(t *testing.T) {
+	cyclic := `
+services:
+  a:
+    image: x
+    restart: always
+    networks: [private]
+    healthcheck: {test: ["CMD", "true"]}
+    depends_on: {b: {condition: service_healthy}}
+  b:
+    image: x
+    restart: always
+    networks: [private]
+    healthcheck: {test: ["CMD", "true"]}
+    depends_on: {a: {condition: service_healthy}}
+networks:
+  private:
+`
+	findings := Lint(stackOf(t, map[string]string{"a": cyclic}))
+	assert.Contains(t, messages(findings), "depends_on cycle: a → b → a")
+}
+
+func TestLoadRequiresProjectName(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "services", "a"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "services", "a", "docker-compose.a.yml"), []byte(goodDB), 0o644))
+	_, err := Load(context.Background(), root)
+	require.ErrorContains(t, err, "COMPOSE_PROJECT_NAME is not set")
+	assert.ErrorContains(t, err, "_public")
+}
+
+func TestFilesAreSortedAndRelative(t *testing.T) {
+	s := stackOf(t, map[string]string{"b": goodDB, "a": strings.ReplaceAll(goodDB, "db:", "other:")})
+	assert.Equal(t, []string{"services/a/docker-compose.a.yml", "services/b/docker-compose.b.yml"}, s.Project.Files)
+	assert.Equal(t, "lint", s.Project.Name)
+	assert.Equal(t, "services/b/docker-compose.b.yml", s.Sources["db"])
+}

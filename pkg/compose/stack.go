@@ -1,0 +1,162 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+)
+
+// FilePattern is where a stack's compose files live, relative to its root.
+const FilePattern = "services/*/docker-compose.*.yml"
+
+// Stack is a stack repository read with compose-go, the loader Docker
+// Compose itself uses (merging, .env interpolation, profiles).
+type Stack struct {
+	// Root is the repository root: the project directory.
+	Root string
+	// Project is what the docker CLI needs to address the stack.
+	Project Project
+	// Model is the merged, interpolated compose model.
+	Model *types.Project
+	// Sources maps each service to the compose file that declares it.
+	Sources map[string]string
+	// Raw holds each service's keys as written in its file, before
+	// compose-go fills in defaults (it adds a "default" network, for one).
+	Raw map[string]map[string]any
+}
+
+// Files returns the stack's compose files, sorted, relative to root.
+func Files(root string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(root, FilePattern))
+	if err != nil {
+		return nil, err
+	}
+	files := make([]string, len(matches))
+	for i, m := range matches {
+		files[i], _ = filepath.Rel(root, m)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no compose files in %s: a stack is every %s (run `go tool mage render` first if they are templates)", root, FilePattern)
+	}
+	return files, nil
+}
+
+// ProjectName returns COMPOSE_PROJECT_NAME from the environment or root/.env.
+func ProjectName(root string) (string, error) {
+	if name := os.Getenv("COMPOSE_PROJECT_NAME"); name != "" {
+		return name, nil
+	}
+	path := filepath.Join(root, ".env")
+	env, err := dotenv.GetEnvFromFile(map[string]string{}, []string{path})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if _, statErr := os.Stat(path); statErr == nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
+		return name, nil
+	}
+	return "", fmt.Errorf("COMPOSE_PROJECT_NAME is not set in %s: set it (e.g. COMPOSE_PROJECT_NAME=selfhosted), because Docker prefixes every network and volume with it and Traefik must watch the ${COMPOSE_PROJECT_NAME}_public network", path)
+}
+
+// Open returns the Project of the stack at root without reading the compose
+// files' contents: enough to run any verb.
+func Open(root string) (Project, error) {
+	name, err := ProjectName(root)
+	if err != nil {
+		return Project{}, err
+	}
+	files, err := Files(root)
+	if err != nil {
+		return Project{}, err
+	}
+	return Project{Name: name, Files: files}, nil
+}
+
+// Load reads the stack at root.
+func Load(ctx context.Context, root string) (*Stack, error) {
+	p, err := Open(root)
+	if err != nil {
+		return nil, err
+	}
+	abs := make([]string, len(p.Files))
+	for i, f := range p.Files {
+		abs[i] = filepath.Join(root, f)
+	}
+	opts, err := cli.NewProjectOptions(abs,
+		cli.WithWorkingDirectory(root),
+		cli.WithName(p.Name),
+		cli.WithOsEnv,
+		cli.WithDotEnv,
+		// The linter reports what normalization would paper over (a
+		// missing networks: list) and what consistency checks would refuse
+		// (a depends_on on a missing service), so both are left off here;
+		// `docker compose config` still checks the stack in check-config.
+		cli.WithNormalization(false),
+		cli.WithConsistency(false),
+		cli.WithResolvedPaths(false),
+	)
+	if err != nil {
+		return nil, err
+	}
+	model, err := opts.LoadProject(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load the stack (%s): %w", joinFiles(p.Files), err)
+	}
+	s := &Stack{Root: root, Project: p, Model: model, Sources: map[string]string{}, Raw: map[string]map[string]any{}}
+	for _, f := range p.Files {
+		if err := s.readRaw(f); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// readRaw records which file declares each service and its keys as written.
+func (s *Stack) readRaw(file string) error {
+	data, err := os.ReadFile(filepath.Join(s.Root, file))
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		Services map[string]map[string]any `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	for name, keys := range doc.Services {
+		if _, seen := s.Sources[name]; !seen {
+			s.Sources[name] = file
+		}
+		raw := s.Raw[name]
+		if raw == nil {
+			raw = map[string]any{}
+			s.Raw[name] = raw
+		}
+		for k, v := range keys {
+			raw[k] = v
+		}
+	}
+	return nil
+}
+
+func joinFiles(files []string) string {
+	out := ""
+	for i, f := range files {
+		if i > 0 {
+			out += ", "
+		}
+		out += f
+	}
+	return out
+}
