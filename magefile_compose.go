@@ -60,6 +60,13 @@ func service(target string) (string, error) {
 // Up renders the templates, then starts the stack (or SERVICE) in the background: `docker compose up -d --remove-orphans`.
 func Up(ctx context.Context) error {
 	if variable("SERVER") == "" {
+		created, err := compose.EnsureEnvFile(".")
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Println("Created .env from .env.example (mode 0600, gitignored): edit its values before a real deploy.")
+		}
 		// Rendered compose files are not committed: render them for this machine.
 		mg.CtxDeps(ctx, Render)
 	}

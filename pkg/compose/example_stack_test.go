@@ -1,0 +1,52 @@
+package compose
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/selfhosted-go/selfhosted/pkg/render"
+)
+
+// TestExampleStackLintsClean renders the repository's services/ into a
+// temporary copy and lints it: the example stack must stay clean.
+func TestExampleStackLintsClean(t *testing.T) {
+	repo := filepath.Join("..", "..")
+	root := t.TempDir()
+	require.NoError(t, copyDir(filepath.Join(repo, "services"), filepath.Join(root, "services")))
+	require.NoError(t, os.WriteFile(filepath.Join(root, ".env"), []byte("COMPOSE_PROJECT_NAME=selfhosted\nDOMAIN=example.com\n"), 0o600))
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+	_, err := render.Tree(context.Background(), render.Options{Root: root, CloudflareIPs: render.EmbeddedCloudflareIPs(), SkipGitignore: true})
+	require.NoError(t, err)
+	s, err := Load(context.Background(), root)
+	require.NoError(t, err)
+	findings := Lint(s)
+	assert.Empty(t, findings, messages(findings))
+}
+
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		target := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+}
