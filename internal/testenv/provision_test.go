@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +75,20 @@ func TestIntegrationDebianImageRunsEachDatabase(t *testing.T) {
 			assert.Equal(t, "42", strings.TrimSpace(string(out)))
 		})
 	}
+}
+
+// TestIntegrationBuildCompose builds the pinned Compose v2 plugin from the
+// Go module proxy into a temporary folder (never over the installed one)
+// and runs it.
+func TestIntegrationBuildCompose(t *testing.T) {
+	RequireCommand(t, "go")
+	if testing.Short() {
+		t.Skip("building compose takes minutes; -short skips it")
+	}
+	dest := filepath.Join(t.TempDir(), "docker-compose")
+	var log strings.Builder
+	require.NoError(t, BuildCompose(context.Background(), run.Local{}, ComposeVersion, dest, &log), log.String())
+	out, err := run.Output(context.Background(), run.Local{}, run.Command{Args: []string{dest, "version", "--short"}})
+	require.NoError(t, err)
+	assert.True(t, IsComposeV2(string(out)), string(out))
 }

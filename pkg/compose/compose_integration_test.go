@@ -162,6 +162,14 @@ func TestIntegrationComposeVerbs(t *testing.T) {
 		assert.Contains(t, out.String(), "/var/lib/postgresql/data")
 	})
 
+	t.Run("ports and mem list the stack's containers", func(t *testing.T) {
+		for _, c := range []run.Command{p.Ports(), p.Mem()} {
+			out, err := run.Output(ctx, r, c)
+			require.NoError(t, err, c.String())
+			assert.Contains(t, string(out), name+"-db-1", c.String())
+		}
+	})
+
 	t.Run("check-config names the invalid file", func(t *testing.T) {
 		bad := filepath.Join(root, "services", "zz", "docker-compose.zz.yml")
 		require.NoError(t, os.MkdirAll(filepath.Dir(bad), 0o755))
