@@ -1,0 +1,85 @@
+package remote
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+)
+
+func TestScript(t *testing.T) {
+	c := run.Command{Args: []string{"docker", "compose", "up", "-d"}, Env: []string{"A=b c"}}
+	assert.Equal(t, `cd "$HOME"/selfhosted && exec env 'A=b c' docker compose up -d`, script("", c))
+	assert.Equal(t, `cd /srv/stack && exec ls`, script("/srv/stack", run.Command{Args: []string{"ls"}}))
+	assert.Equal(t, `cd /other && exec ls`, script("/srv/stack", run.Command{Args: []string{"ls"}, Dir: "/other"}))
+	assert.Contains(t, Script("", c), `printf '\036selfhosted-pid:%d\n' $$ >&2; cd`)
+}
+
+func TestShellPath(t *testing.T) {
+	assert.Equal(t, `"$HOME"`, ShellPath("~"))
+	assert.Equal(t, `"$HOME"/'my stack'`, ShellPath("~/my stack"))
+	assert.Equal(t, "/srv/x", ShellPath("/srv/x"))
+}
+
+func TestPidCatcherStripsThePidLine(t *testing.T) {
+	var out bytes.Buffer
+	p := &pidCatcher{next: &out, found: make(chan int, 1)}
+	for _, chunk := range []string{"\x1eselfhosted-", "pid:4242\nerr", "or text\n"} {
+		_, err := p.Write([]byte(chunk))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 4242, <-p.found)
+	assert.Equal(t, "error text\n", out.String())
+
+	out.Reset()
+	p = &pidCatcher{next: &out, found: make(chan int, 1)}
+	p.Write([]byte("plain stderr\n"))
+	assert.Equal(t, "plain stderr\n", out.String(), "output without a pid line passes through")
+}
+
+func TestResolveDefaultsAndTokens(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	require.NoError(t, os.WriteFile(config, []byte("Host vps\n  HostName %h.example.com\n  User deploy\n  Port 2222\n  IdentityFile ~/.ssh/k_%r_%p\n  ProxyJump none\n"), 0o600))
+	h, err := Resolve("vps", config)
+	require.NoError(t, err)
+	home, _ := os.UserHomeDir()
+	assert.Equal(t, "vps.example.com", h.HostName)
+	assert.Equal(t, 2222, h.Port)
+	assert.Equal(t, "deploy", h.User)
+	assert.Equal(t, []string{"~/.ssh/k_%r_%p"}, h.IdentityFiles)
+	assert.Equal(t, []string{home + "/.ssh/k_deploy_2222"}, h.Identities())
+	assert.Empty(t, h.ProxyJump)
+	assert.Equal(t, []string{home + "/.ssh/known_hosts", home + "/.ssh/known_hosts2"}, h.KnownHostsFiles)
+	assert.Equal(t, "deploy@vps.example.com:2222", h.String())
+
+	h, err = Resolve("unknown", filepath.Join(dir, "missing"))
+	require.NoError(t, err)
+	assert.Equal(t, "unknown", h.HostName)
+	assert.Equal(t, 22, h.Port)
+	assert.Len(t, h.IdentityFiles, 7)
+}
+
+func TestPassphraseKeyWithoutAgentNamesTheFix(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id")
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "test", []byte("secret"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(key, pem.EncodeToMemory(block), 0o600))
+	t.Setenv("SSH_AUTH_SOCK", "")
+	_, err = authMethods(Host{Alias: "vps", HostName: "h", Port: 22, User: "u", IdentityFiles: []string{key}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "protected by a passphrase")
+	assert.Contains(t, err.Error(), "ssh-add "+key)
+}

@@ -1,0 +1,196 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+)
+
+// DefaultDir is where the stack lives on the server.
+const DefaultDir = "~/selfhosted"
+
+// Runner runs commands on the server over the client's connection, in Dir
+// (DefaultDir when empty) unless a command names its own.
+type Runner struct {
+	Client *Client
+	Dir    string
+}
+
+// Runner returns a run.Runner over c working in dir.
+func (c *Client) Runner(dir string) *Runner { return &Runner{Client: c, Dir: dir} }
+
+// Where implements run.Runner.
+func (r *Runner) Where() string { return r.Client.Host.String() }
+
+// ShellPath quotes a remote path for sh, keeping a leading ~/ expandable.
+func ShellPath(p string) string {
+	if p == "~" {
+		return `"$HOME"`
+	}
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		return `"$HOME"/` + run.Quote(rest)
+	}
+	return run.Quote(p)
+}
+
+// pidPrefix starts the first line of a command's stderr: the remote process
+// id, which cancellation needs because sshd ignores signal requests.
+const pidPrefix = "\x1eselfhosted-pid:"
+
+// Script is the shell line the server runs for c: report the shell's pid on
+// stderr, change to the folder, then exec the command, so that the pid is
+// the command's and signals reach it rather than a shell.
+func Script(dir string, c run.Command) string {
+	return `printf '\036selfhosted-pid:%d\n' $$ >&2; ` + script(dir, c)
+}
+
+func script(dir string, c run.Command) string {
+	if c.Dir != "" {
+		dir = c.Dir
+	}
+	if dir == "" {
+		dir = DefaultDir
+	}
+	var b strings.Builder
+	b.WriteString("cd " + ShellPath(dir) + " && exec ")
+	if len(c.Env) > 0 {
+		b.WriteString("env ")
+	}
+	b.WriteString(c.String())
+	return b.String()
+}
+
+// Run implements run.Runner.
+func (r *Runner) Run(ctx context.Context, c run.Command, s run.Streams) error {
+	if len(c.Args) == 0 {
+		return errors.New("remote: empty command")
+	}
+	sess, err := r.Client.ssh.NewSession()
+	if err != nil {
+		return fmt.Errorf("open a session on %s: %w", r.Where(), err)
+	}
+	defer sess.Close()
+	pid := &pidCatcher{next: s.Stderr, found: make(chan int, 1)}
+	sess.Stdin, sess.Stdout, sess.Stderr = s.Stdin, s.Stdout, pid
+
+	line := Script(r.Dir, c)
+	if c.Interactive {
+		if f, ok := s.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			// With a terminal, stderr joins stdout and closing the session
+			// hangs the command up: no pid line is needed (or wanted).
+			line = script(r.Dir, c)
+			w, h, _ := term.GetSize(int(f.Fd()))
+			termName := os.Getenv("TERM")
+			if termName == "" {
+				termName = "xterm"
+			}
+			if err := sess.RequestPty(termName, h, w, ssh.TerminalModes{ssh.ECHO: 1}); err != nil {
+				return fmt.Errorf("request a terminal on %s: %w", r.Where(), err)
+			}
+			old, err := term.MakeRaw(int(f.Fd()))
+			if err == nil {
+				defer term.Restore(int(f.Fd()), old)
+			}
+		}
+	}
+
+	if err := sess.Start(line); err != nil {
+		return fmt.Errorf("%s on %s: %w", c.String(), r.Where(), err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Stop the remote command as Ctrl-C would, then kill it.
+		r.signal(pid, "INT")
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			r.signal(pid, "KILL")
+			sess.Close()
+			<-done
+		}
+		return fmt.Errorf("%s on %s: %w", c.String(), r.Where(), ctx.Err())
+	}
+	if err == nil {
+		return nil
+	}
+	var exit *ssh.ExitError
+	if errors.As(err, &exit) {
+		code := exit.ExitStatus()
+		if exit.Signal() != "" && code == 0 {
+			code = 128 + 15
+		}
+		return &run.ExitError{Command: c, Where: r.Where(), Code: code}
+	}
+	var missing *ssh.ExitMissingError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("%s on %s: the connection ended before the command reported its exit status: %w", c.String(), r.Where(), err)
+	}
+	return fmt.Errorf("%s on %s: %w", c.String(), r.Where(), err)
+}
+
+// signal sends a signal to the remote command through a new session.
+func (r *Runner) signal(p *pidCatcher, sig string) {
+	var pid int
+	select {
+	case pid = <-p.found:
+		p.found <- pid
+	case <-time.After(2 * time.Second):
+		return
+	}
+	sess, err := r.Client.ssh.NewSession()
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	_ = sess.Run(fmt.Sprintf("kill -%s %d", sig, pid))
+}
+
+// pidCatcher takes the pid line off the front of stderr and passes the rest on.
+type pidCatcher struct {
+	next  io.Writer
+	found chan int
+	head  []byte
+	done  bool
+}
+
+func (p *pidCatcher) Write(b []byte) (int, error) {
+	n := len(b)
+	if !p.done {
+		p.head = append(p.head, b...)
+		i := bytes.IndexByte(p.head, '\n')
+		if i < 0 && len(p.head) < 64 {
+			return n, nil
+		}
+		p.done = true
+		rest := p.head
+		if i >= 0 && bytes.HasPrefix(p.head, []byte(pidPrefix)) {
+			if pid, err := strconv.Atoi(string(p.head[len(pidPrefix):i])); err == nil {
+				p.found <- pid
+			}
+			rest = p.head[i+1:]
+		}
+		p.head = nil
+		b = rest
+	}
+	if p.next == nil || len(b) == 0 {
+		return n, nil
+	}
+	if _, err := p.next.Write(b); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
