@@ -108,9 +108,14 @@ func ExitCode(err error) int {
 // Output runs cmd and returns its standard output. On failure the returned
 // *ExitError carries the tail of standard error.
 func Output(ctx context.Context, r Runner, cmd Command) ([]byte, error) {
+	return OutputFrom(ctx, r, cmd, nil)
+}
+
+// OutputFrom is Output with stdin as the command's input.
+func OutputFrom(ctx context.Context, r Runner, cmd Command, stdin io.Reader) ([]byte, error) {
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: 4096}
-	err := r.Run(ctx, cmd, Streams{Stdout: &stdout, Stderr: stderr})
+	err := r.Run(ctx, cmd, Streams{Stdin: stdin, Stdout: &stdout, Stderr: stderr})
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Stderr == "" {
 		ee.Stderr = stderr.String()

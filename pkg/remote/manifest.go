@@ -1,0 +1,231 @@
+package remote
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	gitignore "github.com/sabhiram/go-gitignore"
+)
+
+// Entry is one file or folder of a tree, as both sides describe it.
+type Entry struct {
+	Path  string // slash-separated, relative to the tree's root
+	Dir   bool
+	Mode  fs.FileMode
+	Size  int64
+	MTime int64 // seconds
+	Hash  string
+}
+
+// Manifest maps paths to entries.
+type Manifest map[string]Entry
+
+// IgnoreFile lists what is not uploaded, in gitignore syntax.
+const IgnoreFile = ".deployignore"
+
+// defaultIgnore applies when a stack has no .deployignore.
+var defaultIgnore = []string{".git/", ".idea/", ".vscode/", "*.swp", "*~", ".DS_Store", "/bin/", "/dist/"}
+
+// EnvFile is always uploaded with mode 0600: it holds the secrets.
+const EnvFile = ".env"
+
+// Ignore returns the matcher for root's .deployignore (or the defaults).
+func Ignore(root string) (*gitignore.GitIgnore, error) {
+	lines := defaultIgnore
+	data, err := os.ReadFile(filepath.Join(root, IgnoreFile))
+	if err == nil {
+		lines = strings.Split(string(data), "\n")
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return gitignore.CompileIgnoreLines(lines...), nil
+}
+
+// LocalManifest describes root minus the ignored paths, hashing every file.
+// Symbolic links are not uploaded and are reported as an error naming them.
+func LocalManifest(root string, ignore *gitignore.GitIgnore) (Manifest, error) {
+	m := Manifest{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if rel == "." {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		match := rel
+		if d.IsDir() {
+			match += "/"
+		}
+		if ignore != nil && ignore.MatchesPath(match) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			m[rel] = Entry{Path: rel, Dir: true, Mode: info.Mode().Perm()}
+		case info.Mode().IsRegular():
+			hash, err := hashFile(path)
+			if err != nil {
+				return err
+			}
+			mode := info.Mode().Perm()
+			if rel == EnvFile {
+				mode = 0o600
+			}
+			m[rel] = Entry{Path: rel, Mode: mode, Size: info.Size(), MTime: info.ModTime().Unix(), Hash: hash}
+		default:
+			return fmt.Errorf("%s is a %s: only files and folders are uploaded (add it to %s to skip it)", rel, info.Mode().Type(), IgnoreFile)
+		}
+		return nil
+	})
+	return m, err
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ManifestScript prints the manifest of the current folder in one remote
+// command: `find` lists every entry (type, mode, size, mtime, path; NUL
+// separated) and sha256sum hashes every file, after a separator line.
+const ManifestScript = `find . -mindepth 1 \( -type f -o -type d \) -printf '%y %m %s %T@ %P\0' && printf '\n--hashes--\n' && find . -type f -print0 | xargs -0 -r sha256sum -z`
+
+// ParseManifest reads ManifestScript's output.
+func ParseManifest(out []byte) (Manifest, error) {
+	listing, hashes, ok := strings.Cut(string(out), "\n--hashes--\n")
+	if !ok {
+		return nil, fmt.Errorf("unexpected manifest output from the server: %.200q", out)
+	}
+	m := Manifest{}
+	for _, rec := range strings.Split(listing, "\x00") {
+		if rec == "" {
+			continue
+		}
+		f := strings.SplitN(rec, " ", 5)
+		if len(f) != 5 {
+			return nil, fmt.Errorf("unexpected manifest entry %q", rec)
+		}
+		mode, err := strconv.ParseUint(f[1], 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("manifest entry %q: %w", rec, err)
+		}
+		size, _ := strconv.ParseInt(f[2], 10, 64)
+		sec, _, _ := strings.Cut(f[3], ".")
+		mtime, _ := strconv.ParseInt(sec, 10, 64)
+		m[f[4]] = Entry{Path: f[4], Dir: f[0] == "d", Mode: fs.FileMode(mode), Size: size, MTime: mtime}
+	}
+	sc := bufio.NewScanner(strings.NewReader(hashes))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	sc.Split(splitNUL)
+	for sc.Scan() {
+		hash, path, ok := strings.Cut(sc.Text(), "  ")
+		if !ok {
+			continue
+		}
+		path = strings.TrimPrefix(path, "./")
+		if e, found := m[path]; found {
+			e.Hash = hash
+			m[path] = e
+		}
+	}
+	return m, sc.Err()
+}
+
+func splitNUL(data []byte, atEOF bool) (int, []byte, error) {
+	for i, b := range data {
+		if b == 0 {
+			return i + 1, data[:i], nil
+		}
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+// Plan is what an upload changes on the server.
+type Plan struct {
+	Mkdir  []Entry  // folders to create (or whose mode changes)
+	Upload []Entry  // files to send: new, or changed in content or mode
+	Delete []string // paths on the server that no longer exist locally
+	Bytes  int64    // bytes to send
+}
+
+// Empty reports whether the server is already up to date.
+func (p Plan) Empty() bool { return len(p.Mkdir)+len(p.Upload)+len(p.Delete) == 0 }
+
+// Diff plans turning remote into local, with rsync --delete semantics.
+// Files are compared by content hash, size and mode, not by mtime: a file
+// touched but unchanged is not sent again.
+func Diff(local, remote Manifest) Plan {
+	var p Plan
+	for _, path := range sortedPaths(local) {
+		l := local[path]
+		r, found := remote[path]
+		switch {
+		case l.Dir:
+			if !found || !r.Dir || r.Mode != l.Mode {
+				p.Mkdir = append(p.Mkdir, l)
+			}
+		case !found || r.Dir || r.Hash != l.Hash || r.Size != l.Size || r.Mode != l.Mode:
+			p.Upload = append(p.Upload, l)
+			p.Bytes += l.Size
+		}
+	}
+	for _, path := range sortedPaths(remote) {
+		r := remote[path]
+		l, found := local[path]
+		if !found || l.Dir != r.Dir {
+			// A folder's contents go with it: skip paths below a deleted folder.
+			if !coveredBy(path, p.Delete) {
+				p.Delete = append(p.Delete, path)
+			}
+		}
+	}
+	return p
+}
+
+func coveredBy(path string, deleted []string) bool {
+	for _, d := range deleted {
+		if strings.HasPrefix(path, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedPaths(m Manifest) []string {
+	paths := make([]string, 0, len(m))
+	for p := range m {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths
+}
