@@ -1,0 +1,120 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/selfhosted-go/selfhosted/internal/testenv"
+	"github.com/selfhosted-go/selfhosted/pkg/render"
+)
+
+const deployDB = `services:
+  db:
+    image: ` + testenv.DebianImage + `
+    pull_policy: never
+    command: ["run-redis"]
+    restart: unless-stopped
+    networks: [private]
+    volumes: ["data:/data"]
+    healthcheck: {test: ["CMD", "redis-cli", "ping"], interval: 1s, retries: 30}
+networks:
+  private:
+volumes:
+  data:
+`
+
+const deployApp = `services:
+  app:
+    image: ` + testenv.DebianImage + `
+    pull_policy: never
+    command: ["tini", "--", "sleep", "infinity"]
+    restart: unless-stopped
+    networks: [private]
+    healthcheck: {test: ["CMD", "true"], interval: 1s}
+    depends_on:
+      db: {condition: service_healthy}
+networks:
+  private:
+`
+
+func sh(t *testing.T, dir string, env []string, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
+	return string(out)
+}
+
+// TestIntegrationDeployEndToEnd runs `go tool mage deploy` from a scratch
+// stack repository onto the loopback sshd, whose Docker is this machine's.
+func TestIntegrationDeployEndToEnd(t *testing.T) {
+	testenv.RequireCompose(t)
+	testenv.RequireImage(t, testenv.DebianImage)
+	testenv.RequireCommand(t, "git")
+	s := testenv.StartSSHD(t)
+	module, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+
+	repo := t.TempDir()
+	origin := t.TempDir()
+	project := fmt.Sprintf("deployit%d", time.Now().UnixNano()%1e9)
+	writeLocal(t, repo, map[string]string{
+		".gitignore":                          ".env\n",
+		".env":                                "COMPOSE_PROJECT_NAME=" + project + "\n",
+		"services/db/docker-compose.db.yml":   deployDB,
+		"services/app/docker-compose.app.yml": deployApp,
+		"services/app/hello.sh.j2":            "#!/bin/sh\necho hello from {{ env.COMPOSE_PROJECT_NAME }}\n",
+	}, map[string]os.FileMode{"services/app/hello.sh.j2": 0o755})
+	git := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
+	sh(t, origin, git, "git", "init", "-q", "--bare")
+	sh(t, repo, git, "git", "init", "-q", "-b", "main")
+	// Render once so that .gitignore lists the generated file before the commit.
+	_, err = render.Tree(context.Background(), render.Options{Root: repo})
+	require.NoError(t, err)
+	sh(t, repo, git, "git", "add", ".")
+	sh(t, repo, git, "git", "commit", "-q", "-m", "stack")
+	sh(t, repo, git, "git", "remote", "add", "origin", origin)
+	sh(t, repo, git, "git", "push", "-q", "-u", "origin", "main")
+
+	dir := filepath.Join(t.TempDir(), "srv", "stack")
+	env := append(git, "SERVER="+s.Alias, "SSH_CONFIG="+s.Config, "DIR="+dir, "SSH_AUTH_SOCK=")
+	t.Cleanup(func() {
+		exec.Command("docker", "compose", "--project-name", project, "down", "--volumes", "--remove-orphans").Run()
+	})
+	out := sh(t, module, env, "go", "tool", "mage", "-w", repo, "deploy")
+	assert.Contains(t, out, "push-files:")
+
+	// The stack runs on the "server", from DIR.
+	ps := sh(t, repo, nil, "docker", "ps", "--filter", "label=com.docker.compose.project="+project, "--format", "{{.Names}} {{.Status}}")
+	assert.Contains(t, ps, project+"-db-1")
+	assert.Contains(t, ps, project+"-app-1")
+	hello := sh(t, repo, nil, filepath.Join(dir, "services/app/hello.sh"))
+	assert.Equal(t, "hello from "+project+"\n", hello)
+	target, err := os.Readlink(dir)
+	require.NoError(t, err)
+	assert.Contains(t, target, dir+".releases/")
+
+	// Every compose verb runs remotely: exit codes come back.
+	cmd := exec.Command("go", "tool", "mage", "-w", repo, "exec")
+	cmd.Dir = module
+	cmd.Env = append(os.Environ(), append(env, "SERVICE=app", "COMMAND=sh -c 'exit 9'")...)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 9, ee.ExitCode())
+
+	// A dry run changes nothing and says so.
+	out = sh(t, module, append(env, "DRY_RUN=1"), "go", "tool", "mage", "-w", repo, "push-files")
+	assert.Contains(t, out, "0 to upload")
+}
