@@ -11,6 +11,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"golang.org/x/term"
 
+	"github.com/selfhosted-go/selfhosted/internal/uploadbench"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/git"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
@@ -140,4 +141,4 @@ func Server(ctx context.Context) error {
 }
 
 // BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd.
-func BenchUpload(ctx context.Context) error { return notYet("bench-upload") }
+func BenchUpload(ctx context.Context) error { return uploadbench.Run(ctx, os.Stdout) }

@@ -37,30 +37,54 @@ func StartSSHD(t testing.TB) *SSHD {
 		Missing(t, "sshd", SSHDPath+" not found (Debian: openssh-server)")
 	}
 	RequireCommand(t, "ssh-keygen")
-	u, err := user.Current()
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "sshd.log")
+	s, err := NewSSHD(dir, logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	s := &SSHD{Dir: dir, User: u.Username, Alias: "testserver", Port: freePort(t)}
-	keygen := func(name string) {
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			t.Logf("sshd log:\n%s", data)
+		}
+	})
+	return s
+}
+
+// NewSSHD starts sshd with everything it needs in dir, logging to logPath;
+// the caller stops it. Benchmarks use it; tests use StartSSHD.
+func NewSSHD(dir, logPath string) (*SSHD, error) {
+	u, err := user.Current()
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &SSHD{Dir: dir, User: u.Username, Alias: "testserver", Port: port}
+	for _, name := range []string{"host_ed25519", "id_ed25519"} {
 		out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", filepath.Join(dir, name)).CombinedOutput()
 		if err != nil {
-			t.Fatalf("ssh-keygen: %v: %s", err, out)
+			return nil, fmt.Errorf("ssh-keygen: %v: %s", err, out)
 		}
 	}
-	keygen("host_ed25519")
-	keygen("id_ed25519")
 	s.UserKey = filepath.Join(dir, "id_ed25519")
 	pub, _ := os.ReadFile(s.UserKey + ".pub")
-	write(t, filepath.Join(dir, "authorized_keys"), string(pub))
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
+		return nil, err
+	}
 	hostPub, _ := os.ReadFile(filepath.Join(dir, "host_ed25519.pub"))
 	fields := strings.Fields(string(hostPub))
 	s.HostKeyPub = fields[0] + " " + fields[1]
 	s.KnownHosts = filepath.Join(dir, "known_hosts")
-	write(t, s.KnownHosts, fmt.Sprintf("[127.0.0.1]:%d %s\n", s.Port, s.HostKeyPub))
 	config := filepath.Join(dir, "sshd_config")
-	write(t, config, fmt.Sprintf(`Port %d
+	s.Config = filepath.Join(dir, "ssh_config")
+	files := map[string]string{
+		s.KnownHosts: fmt.Sprintf("[127.0.0.1]:%d %s\n", s.Port, s.HostKeyPub),
+		config: fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
 PidFile none
@@ -75,9 +99,8 @@ MaxSessions 64
 MaxStartups 64
 Subsystem sftp internal-sftp
 LogLevel ERROR
-`, s.Port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "authorized_keys")))
-	s.Config = filepath.Join(dir, "ssh_config")
-	write(t, s.Config, fmt.Sprintf(`Host %s
+`, s.Port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "authorized_keys")),
+		s.Config: fmt.Sprintf(`Host %s
   HostName 127.0.0.1
   Port %d
   User %s
@@ -85,40 +108,38 @@ LogLevel ERROR
   IdentitiesOnly yes
   UserKnownHostsFile %s
   StrictHostKeyChecking yes
-`, s.Alias, s.Port, s.User, s.UserKey, s.KnownHosts))
+`, s.Alias, s.Port, s.User, s.UserKey, s.KnownHosts),
+	}
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+	}
 	_ = os.MkdirAll("/run/sshd", 0o755) // privilege separation folder sshd insists on
-	s.cmd = exec.Command(SSHDPath, "-D", "-e", "-f", config)
-	// sshd's log goes to a file, shown only when the test fails.
-	logPath := filepath.Join(dir, "sshd.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
+	s.cmd = exec.Command(SSHDPath, "-D", "-e", "-f", config)
 	s.cmd.Stderr = logFile
-	t.Cleanup(func() {
-		logFile.Close()
-		if t.Failed() {
-			data, _ := os.ReadFile(logPath)
-			t.Logf("sshd log:\n%s", data)
-		}
-	})
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start sshd: %v", err)
+		logFile.Close()
+		return nil, fmt.Errorf("start sshd: %w", err)
 	}
-	t.Cleanup(s.Stop)
+	logFile.Close() // sshd holds its own descriptor
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.Port))
 		if err == nil {
 			c.Close()
-			break
+			return s, nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sshd did not listen on port %d", s.Port)
+			s.Stop()
+			return nil, fmt.Errorf("sshd did not listen on port %d (log: %s)", s.Port, logPath)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return s
 }
 
 // Stop kills sshd (and with it every connection).
@@ -130,18 +151,11 @@ func (s *SSHD) Stop() {
 	}
 }
 
-func freePort(t testing.TB) int {
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func write(t testing.TB, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -49,6 +49,12 @@ func Connect(ctx context.Context, alias, configFile string) (*Client, error) {
 // Dial connects to h, through its ProxyJump host when it has one. Host keys
 // are always verified against h's known_hosts files.
 func Dial(ctx context.Context, h Host, configFile string) (*Client, error) {
+	return DialWith(ctx, h, configFile, nil)
+}
+
+// DialWith is Dial with wrap around the network connection (benchmarks
+// count the bytes sent through it).
+func DialWith(ctx context.Context, h Host, configFile string, wrap func(net.Conn) net.Conn) (*Client, error) {
 	var jump *ssh.Client
 	if h.ProxyJump != "" {
 		hop, err := jumpHost(h.ProxyJump, configFile)
@@ -74,6 +80,9 @@ func Dial(ctx context.Context, h Host, configFile string) (*Client, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s (SERVER=%s): %w", h, h.Alias, err)
+	}
+	if wrap != nil {
+		conn = wrap(conn)
 	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, h.Address(), cfg)
 	if err != nil {

@@ -1,7 +1,6 @@
 package remote
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -64,6 +63,9 @@ func LocalManifest(root string, ignore *gitignore.GitIgnore) (Manifest, error) {
 			return nil
 		}
 		rel = filepath.ToSlash(rel)
+		if strings.ContainsAny(rel, "\t\n") {
+			return fmt.Errorf("%q: file names with tabs or newlines can't be uploaded: rename it or add it to %s", rel, IgnoreFile)
+		}
 		match := rel
 		if d.IsDir() {
 			match += "/"
@@ -113,13 +115,21 @@ func hashFile(path string) (string, error) {
 }
 
 // ManifestScript prints the manifest of the current folder in one remote
-// command: `find` lists every entry (type, mode, size, mtime, path; NUL
-// separated) and sha256sum hashes every file, after a separator line.
-const ManifestScript = `find . -mindepth 1 \( -type f -o -type d \) -printf '%y %m %s %T@ %P\0' && printf '\n--hashes--\n' && find . -type f -print0 | xargs -0 -r sha256sum -z`
+// command, without reading any file: `find` lists every entry (type, mode,
+// size, mtime, path; NUL separated), then the release's cache file holds
+// the content hashes recorded when it was uploaded. A file whose size,
+// mtime or mode no longer matches its cache line (changed on the server
+// since) gets no hash, so it is sent again.
+func ManifestScript(cache string) string {
+	return `find . -mindepth 1 \( -type f -o -type d \) -printf '%y %m %s %T@ %P\0' && printf '\n--cache--\n' && { cat ` + cache + ` 2>/dev/null || true; }`
+}
+
+// emptyManifest is ManifestScript's output for a missing tree.
+const emptyManifest = `printf '\n--cache--\n'`
 
 // ParseManifest reads ManifestScript's output.
 func ParseManifest(out []byte) (Manifest, error) {
-	listing, hashes, ok := strings.Cut(string(out), "\n--hashes--\n")
+	listing, cache, ok := strings.Cut(string(out), "\n--cache--\n")
 	if !ok {
 		return nil, fmt.Errorf("unexpected manifest output from the server: %.200q", out)
 	}
@@ -141,21 +151,38 @@ func ParseManifest(out []byte) (Manifest, error) {
 		mtime, _ := strconv.ParseInt(sec, 10, 64)
 		m[f[4]] = Entry{Path: f[4], Dir: f[0] == "d", Mode: fs.FileMode(mode), Size: size, MTime: mtime}
 	}
-	sc := bufio.NewScanner(strings.NewReader(hashes))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	sc.Split(splitNUL)
-	for sc.Scan() {
-		hash, path, ok := strings.Cut(sc.Text(), "  ")
+	for _, line := range strings.Split(cache, "\n") {
+		c, ok := parseCacheLine(line)
 		if !ok {
 			continue
 		}
-		path = strings.TrimPrefix(path, "./")
-		if e, found := m[path]; found {
-			e.Hash = hash
-			m[path] = e
+		if e, found := m[c.Path]; found && !e.Dir && e.Size == c.Size && e.MTime == c.MTime && e.Mode == c.Mode {
+			e.Hash = c.Hash
+			m[c.Path] = e
 		}
 	}
-	return m, sc.Err()
+	return m, nil
+}
+
+// CacheLine records a file as uploaded: hash, mode, size, mtime and path,
+// tab separated (paths may hold neither tabs nor newlines: LocalManifest
+// refuses them).
+func CacheLine(e Entry) string {
+	return fmt.Sprintf("%s\t%o\t%d\t%d\t%s\n", e.Hash, e.Mode.Perm(), e.Size, e.MTime, e.Path)
+}
+
+func parseCacheLine(line string) (Entry, bool) {
+	f := strings.SplitN(line, "\t", 5)
+	if len(f) != 5 {
+		return Entry{}, false
+	}
+	mode, err1 := strconv.ParseUint(f[1], 8, 32)
+	size, err2 := strconv.ParseInt(f[2], 10, 64)
+	mtime, err3 := strconv.ParseInt(f[3], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return Entry{}, false
+	}
+	return Entry{Hash: f[0], Mode: fs.FileMode(mode), Size: size, MTime: mtime, Path: f[4]}, true
 }
 
 func splitNUL(data []byte, atEOF bool) (int, []byte, error) {

@@ -47,20 +47,31 @@ func TestDiffIgnoresMtime(t *testing.T) {
 	assert.True(t, Diff(l, r).Empty())
 }
 
-func TestParseManifest(t *testing.T) {
-	out := "d 755 4096 1700000000.1 services\x00f 600 9 1700000000.5 .env\x00f 755 3 1.0 services/run sh.sh\x00" +
-		"\n--hashes--\n" + "aaa  ./.env\x00bbb  ./services/run sh.sh\x00"
+func TestParseManifestTakesHashesFromTheCacheOnlyWhenTheFileIsUnchanged(t *testing.T) {
+	out := "d 755 4096 1700000000.1 services\x00f 600 9 1700000000.5 .env\x00f 755 3 1.0 services/run sh.sh\x00f 644 5 7.0 drifted.txt\x00" +
+		"\n--cache--\n" +
+		CacheLine(Entry{Path: ".env", Hash: "aaa", Mode: 0o600, Size: 9, MTime: 1700000000}) +
+		CacheLine(Entry{Path: "services/run sh.sh", Hash: "bbb", Mode: 0o755, Size: 3, MTime: 1}) +
+		CacheLine(Entry{Path: "drifted.txt", Hash: "ccc", Mode: 0o644, Size: 5, MTime: 6}) // changed on the server since
 	m, err := ParseManifest([]byte(out))
 	require.NoError(t, err)
 	assert.Equal(t, Entry{Path: "services", Dir: true, Mode: 0o755, Size: 4096, MTime: 1700000000}, m["services"])
 	assert.Equal(t, Entry{Path: ".env", Mode: 0o600, Size: 9, MTime: 1700000000, Hash: "aaa"}, m[".env"])
 	assert.Equal(t, "bbb", m["services/run sh.sh"].Hash)
+	assert.Empty(t, m["drifted.txt"].Hash, "a file changed on the server is sent again")
 
-	empty, err := ParseManifest([]byte("\n--hashes--\n"))
+	empty, err := ParseManifest([]byte("\n--cache--\n"))
 	require.NoError(t, err)
 	assert.Empty(t, empty)
 	_, err = ParseManifest([]byte("garbage"))
 	assert.Error(t, err)
+}
+
+func TestLocalManifestRefusesTabsAndNewlines(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bad\tname"), nil, 0o644))
+	_, err := LocalManifest(root, nil)
+	require.ErrorContains(t, err, "tabs or newlines")
 }
 
 func TestIgnoreRulesAndEnvMode(t *testing.T) {

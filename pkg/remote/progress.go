@@ -26,22 +26,13 @@ func FormatPlan(p Plan) string {
 	return b.String()
 }
 
-// WithProgressBar adds a progress bar (bytes, with the file count in its
-// description) on a terminal to opts.
+// WithProgressBar adds a progress bar of the bytes sent, on a terminal.
 func WithProgressBar(opts PushOptions, out io.Writer) PushOptions {
-	var bar *progressbar.ProgressBar
-	files := 0
-	next := opts.OnFile
-	opts.OnFile = func(e Entry) {
-		if bar == nil {
-			bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(out), progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish())
-		}
-		files++
-		bar.Describe(fmt.Sprintf("%d files", files))
-		_ = bar.Add64(e.Size)
-		if next != nil {
-			next(e)
-		}
+	opts.PassThru = func(r io.Reader, total int64) io.Reader {
+		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(out), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("uploading"), progressbar.OptionClearOnFinish())
+		reader := progressbar.NewReader(r, bar)
+		return &reader
 	}
 	return opts
 }

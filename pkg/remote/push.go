@@ -1,7 +1,9 @@
 package remote
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,8 +12,8 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	scp "github.com/bramvdbogaerde/go-scp"
@@ -45,11 +47,11 @@ type PushOptions struct {
 	Who string
 	// Progress receives one line per phase and a final summary (may be nil).
 	Progress io.Writer
-	// OnFile is called after each uploaded file (tests use it to cut the
-	// connection mid-upload; progress bars to advance).
+	// OnFile is called for each file as it is packed for upload (tests use
+	// it to cut the connection mid-push).
 	OnFile func(e Entry)
-	// Workers is how many files upload at once over the connection (default 6).
-	Workers int
+	// PassThru wraps the upload stream (progress bars count its bytes).
+	PassThru scp.PassThru
 }
 
 // PushResult says what a push did.
@@ -87,15 +89,18 @@ func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (
 	if opts.LockWait == 0 {
 		opts.LockWait = 10 * time.Second
 	}
-	if opts.Workers == 0 {
-		opts.Workers = 6
-	}
 	if opts.Who == "" {
 		opts.Who = whoAmI()
 	}
 	say := func(format string, args ...any) {
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, format+"\n", args...)
+		}
+	}
+	began := time.Now()
+	trace := func(phase string) {
+		if os.Getenv("SELFHOSTED_TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "trace: %-10s %v\n", phase, time.Since(began))
 		}
 	}
 	ignore, err := Ignore(root)
@@ -107,35 +112,39 @@ func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (
 		return nil, err
 	}
 
-	unlock, err := c.lock(ctx, dir, opts)
+	trace("manifest")
+	unlock, out, err := c.lockAndInspect(ctx, dir, inspectScript(dir), opts)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-
-	id := releaseID()
-	out, err := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c", prepareScript(dir, id)}})
-	if err != nil {
-		return nil, fmt.Errorf("prepare the upload to %s on %s: %w", dir, c.Host, err)
-	}
-	staging, listing, _ := strings.Cut(string(out), "\n")
-	remote, err := ParseManifest([]byte(listing))
+	home, listing, _ := bytes.Cut(out, []byte("\n"))
+	remote, err := ParseManifest(listing)
 	if err != nil {
 		return nil, err
 	}
+	trace("inspect")
 	plan := Diff(local, remote)
 	say("push-files: %d to upload (%d bytes), %d to delete, %d folders to create on %s", len(plan.Upload), plan.Bytes, len(plan.Delete), len(plan.Mkdir), c.Host)
-
-	if err := c.shellScript(ctx, clearScript(staging, plan)); err != nil {
-		return nil, fmt.Errorf("apply deletions in %s on %s: %w", staging, c.Host, err)
+	if plan.Empty() {
+		say("push-files: %s is up to date", dir)
+		return &PushResult{Plan: plan}, nil
 	}
-	if err := c.upload(ctx, root, staging, plan.Upload, opts); err != nil {
+	id := releaseID()
+	archive := dir + ".releases/.upload-" + id + ".tar"
+	if rest, ok := strings.CutPrefix(archive, "~/"); ok {
+		// go-scp quotes its path, so the server's shell won't expand ~.
+		archive = string(home) + "/" + rest
+	}
+	if err := c.upload(ctx, root, archive, plan.Upload, opts); err != nil {
 		return nil, fmt.Errorf("upload to %s: %w (the server still runs the previous tree; run push-files again)", c.Host, err)
 	}
-	release, err := c.finalize(ctx, dir, id, staging, local, plan)
+	trace("upload")
+	release, err := c.finalize(ctx, dir, id, archive, plan, remote, cacheOf(local, remote, plan))
 	if err != nil {
 		return nil, err
 	}
+	trace("finalize")
 	say("push-files: %s now points to %s", dir, release)
 	return &PushResult{Plan: plan, Release: release}, nil
 }
@@ -154,7 +163,7 @@ func (c *Client) PlanPush(ctx context.Context, dir, root string) (Plan, error) {
 		return Plan{}, err
 	}
 	out, err := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c",
-		"if cd " + ShellPath(dir) + " 2>/dev/null; then " + ManifestScript + "; else printf '\\n--hashes--\\n'; fi"}})
+		"D=" + ShellPath(dir) + `; if [ -L "$D" ]; then cur=$(readlink -f "$D"); cd "$cur" && ` + ManifestScript(`"$cur.manifest"`) + "; else " + emptyManifest + "; fi"}})
 	if err != nil {
 		return Plan{}, fmt.Errorf("read the tree in %s on %s: %w", dir, c.Host, err)
 	}
@@ -177,12 +186,14 @@ func releaseID() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// lock holds flock on <dir>.lock through a session until unlock is called
-// or the connection ends.
-func (c *Client) lock(ctx context.Context, dir string, opts PushOptions) (func(), error) {
+// lockAndInspect takes flock on <dir>.lock in a session that then runs
+// inspect (fed on stdin) and holds the lock, blocked in cat, until unlock
+// closes its stdin or the connection ends. One session does both: each
+// session costs round trips.
+func (c *Client) lockAndInspect(ctx context.Context, dir, inspect string, opts PushOptions) (unlock func(), out []byte, err error) {
 	sess, err := c.ssh.NewSession()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stdin, _ := sess.StdinPipe()
 	stdout, _ := sess.StdoutPipe()
@@ -190,25 +201,45 @@ func (c *Client) lock(ctx context.Context, dir string, opts PushOptions) (func()
 	sess.Stderr = &stderr
 	lockPath := ShellPath(dir + ".lock")
 	info := fmt.Sprintf("%s since %s (pid %d)", opts.Who, time.Now().UTC().Format(time.RFC3339), os.Getpid())
-	script := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && exec flock -w %[2]d -E 75 %[1]s sh -c 'printf "%%s\n" "$1" > "$2.info"; echo locked; exec cat' sh %[3]s %[1]s`,
-		lockPath, int(opts.LockWait.Seconds()), run.Quote(info))
-	if err := sess.Start(script); err != nil {
+	cmd := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && exec flock -w %[2]d -E 75 %[1]s sh -s`, lockPath, int(opts.LockWait.Seconds()))
+	if err := sess.Start(cmd); err != nil {
 		sess.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	script := "printf '%s\\n' " + run.Quote(info) + " > " + lockPath + ".info\n" +
+		"echo locked\n" + inspect + "\nprintf '" + endMarker + "'\nexec cat\n"
+	if _, err := io.WriteString(stdin, script); err != nil {
+		sess.Close()
+		return nil, nil, err
+	}
+	reader := bufio.NewReader(stdout)
+	line, _ := reader.ReadString('\n')
 	if strings.TrimSpace(line) == "locked" {
-		return func() { stdin.Close(); sess.Wait(); sess.Close() }, nil
+		release := func() { stdin.Close(); sess.Wait(); sess.Close() }
+		var buf []byte
+		chunk := make([]byte, 64*1024)
+		for !bytes.HasSuffix(buf, []byte(endMarker)) {
+			n, rerr := reader.Read(chunk)
+			buf = append(buf, chunk[:n]...)
+			if rerr != nil {
+				release()
+				return nil, nil, fmt.Errorf("read the tree in %s on %s: %w %s", dir, c.Host, rerr, strings.TrimSpace(stderr.String()))
+			}
+		}
+		return release, bytes.TrimSuffix(buf, []byte(endMarker)), nil
 	}
 	err = sess.Wait()
 	sess.Close()
 	var exit interface{ ExitStatus() int }
 	if errors.As(err, &exit) && exit.ExitStatus() == 75 {
 		holder, _ := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c", "cat " + ShellPath(dir+".lock.info") + " 2>/dev/null || true"}})
-		return nil, lockError(dir, strings.TrimSpace(string(holder)))
+		return nil, nil, lockError(dir, strings.TrimSpace(string(holder)))
 	}
-	return nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): %v %s", dir, c.Host, err, strings.TrimSpace(stderr.String()))
+	return nil, nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): %v %s", dir, c.Host, err, strings.TrimSpace(stderr.String()))
 }
+
+// endMarker ends the inspect output in the lock session.
+const endMarker = "\n--selfhosted-inspect-end--\n"
 
 func lockError(dir, holder string) *LockError {
 	e := &LockError{Dir: dir, Holder: holder}
@@ -222,132 +253,179 @@ func lockError(dir, holder string) *LockError {
 	return e
 }
 
-// prepareScript makes the staging folder and prints its path and manifest.
-func prepareScript(dir, id string) string {
-	d := ShellPath(dir)
+// inspectScript removes what interrupted pushes left, turns a plain DIR
+// into the first release, and prints $HOME on a line, then the manifest of
+// the current release.
+func inspectScript(dir string) string {
 	return `set -e
-D=` + d + `
+printf '%s\n' "$HOME"
+D=` + ShellPath(dir) + `
 R="$D.releases"
 mkdir -p "$R"
-rm -rf "$R"/.staging-*
+rm -rf "$R"/.staging-* "$R"/.upload-*
 if [ -d "$D" ] && [ ! -L "$D" ]; then
 	# First push onto a plain folder: it becomes the first release.
 	mv "$D" "$R/initial"
 	ln -s "$R/initial" "$D"
 fi
-S="$R/.staging-` + id + `"
-if [ -L "$D" ]; then cp -al "$(readlink -f "$D")/." "$S"; else mkdir -p "$S"; fi
-cd "$S"
-printf '%s\n' "$PWD"
-` + ManifestScript
+if [ -L "$D" ]; then cur=$(readlink -f "$D"); cd "$cur" && ` + ManifestScript(`"$cur.manifest"`) + `; else ` + emptyManifest + `; fi
+`
 }
 
-// clearScript removes, in staging, what disappeared and what will be
-// uploaded again (breaking hard links to the live release), and creates
-// folders.
-func clearScript(staging string, plan Plan) string {
+// stageScript hard-links the current release into a staging folder (no
+// data is copied), removes there what disappeared and what will be sent
+// again (so the live release is never written through a link), creates
+// folders. finalize runs it first.
+func stageScript(dir, id string, plan Plan, remote Manifest) string {
 	var b strings.Builder
-	b.WriteString("set -e\ncd " + run.Quote(staging) + "\n")
-	for _, p := range plan.Delete {
-		b.WriteString("rm -rf -- " + run.Quote(p) + "\n")
-	}
+	b.WriteString(`set -e
+D=` + ShellPath(dir) + `
+S="$D.releases/.staging-` + id + `"
+if [ -L "$D" ]; then cp -al "$(readlink -f "$D")/." "$S"; else mkdir -p "$S"; fi
+cd "$S"
+`)
+	var remove []string
+	remove = append(remove, plan.Delete...)
 	for _, e := range plan.Upload {
-		b.WriteString("rm -rf -- " + run.Quote(e.Path) + "\n")
+		if _, exists := remote[e.Path]; exists {
+			remove = append(remove, e.Path)
+		}
 	}
+	batches(&b, "rm -rf --", remove)
+	var dirs []string
 	for _, e := range plan.Mkdir {
-		b.WriteString("mkdir -p -- " + run.Quote(e.Path) + "\n")
+		dirs = append(dirs, e.Path)
 	}
+	batches(&b, "mkdir -p --", dirs)
+	b.WriteString(`printf '%s\n' "$PWD"` + "\n")
 	return b.String()
 }
 
-// shellScript runs a script fed on stdin (no command-line length limit).
-func (c *Client) shellScript(ctx context.Context, script string) error {
-	_, err := run.OutputFrom(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-s"}}, strings.NewReader(script))
-	return err
+// batches writes cmd over paths, a few hundred per line, so a push of
+// thousands of files costs a handful of processes, not thousands.
+func batches(b *strings.Builder, cmd string, paths []string) {
+	for len(paths) > 0 {
+		n := min(len(paths), 500)
+		b.WriteString(cmd)
+		for _, p := range paths[:n] {
+			b.WriteString(" " + run.Quote(p))
+		}
+		b.WriteString("\n")
+		paths = paths[n:]
+	}
 }
 
-func (c *Client) upload(ctx context.Context, root, staging string, files []Entry, opts PushOptions) error {
+// upload packs the files to send into one tar archive and sends it with
+// go-scp in a single session: one transfer instead of a session (and
+// several round trips) per file. finalize unpacks it into staging.
+func (c *Client) upload(ctx context.Context, root, archive string, files []Entry, opts PushOptions) error {
 	if len(files) == 0 {
 		return nil
+	}
+	tmp, err := os.CreateTemp("", "selfhosted-upload-*.tar")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	tw := tar.NewWriter(tmp)
+	for _, e := range files {
+		if err := addToTar(tw, root, e); err != nil {
+			return err
+		}
+		if opts.OnFile != nil {
+			opts.OnFile(e)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	size, err := tmp.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
 	client, err := scp.NewClientBySSH(c.ssh)
 	if err != nil {
 		return err
 	}
-	jobs := make(chan Entry)
-	errs := make(chan error, opts.Workers)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for w := 0; w < min(opts.Workers, len(files)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for e := range jobs {
-				if err := copyFile(ctx, &client, root, staging, e); err != nil {
-					errs <- err
-					for range jobs {
-					}
-					return
-				}
-				if opts.OnFile != nil {
-					mu.Lock()
-					opts.OnFile(e)
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	go func() {
-		defer close(jobs)
-		for _, e := range files {
-			select {
-			case jobs <- e:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	return ctx.Err()
+	return client.CopyPassThru(ctx, tmp, archive, "0600", size, opts.PassThru)
 }
 
-func copyFile(ctx context.Context, client *scp.Client, root, staging string, e Entry) error {
-	f, err := os.Open(root + "/" + e.Path)
+func addToTar(tw *tar.Writer, root string, e Entry) error {
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := client.Copy(ctx, f, staging+"/"+e.Path, fmt.Sprintf("%04o", e.Mode.Perm()), e.Size); err != nil {
-		return fmt.Errorf("%s: %w", e.Path, err)
+	st, err := f.Stat()
+	if err != nil {
+		return err
 	}
-	return nil
+	if st.Size() != e.Size {
+		return fmt.Errorf("%s changed while uploading: run push-files again", e.Path)
+	}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: e.Path, Mode: int64(e.Mode.Perm()), Size: e.Size, ModTime: st.ModTime(), Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err = io.Copy(tw, f)
+	return err
+}
+
+// cacheOf records the new release's files for the next push: the files
+// sent now carry their local mtime (tar keeps it), the others keep the
+// server's.
+func cacheOf(local, remote Manifest, plan Plan) string {
+	sent := map[string]bool{}
+	for _, e := range plan.Upload {
+		sent[e.Path] = true
+	}
+	var b strings.Builder
+	for _, path := range sortedPaths(local) {
+		e := local[path]
+		if e.Dir {
+			continue
+		}
+		if !sent[path] {
+			e.MTime = remote[path].MTime
+		}
+		b.WriteString(CacheLine(e))
+	}
+	return b.String()
 }
 
 // finalize fixes modes (scp applies the server's umask), makes staging a
 // release and swaps DIR to it atomically, then drops old releases.
-func (c *Client) finalize(ctx context.Context, dir, id, staging string, local Manifest, plan Plan) (string, error) {
+func (c *Client) finalize(ctx context.Context, dir, id, archive string, plan Plan, remote Manifest, cache string) (string, error) {
 	var b strings.Builder
-	b.WriteString("set -e\ncd " + run.Quote(staging) + "\n")
+	b.WriteString(stageScript(dir, id, plan, remote))
+	if len(plan.Upload) > 0 {
+		b.WriteString("tar -xpf " + ShellPath(archive) + " && rm -f -- " + ShellPath(archive) + "\n")
+	}
+	// tar -p restores the uploaded files' modes exactly; folders get theirs here.
+	byMode := map[string][]string{}
 	for _, e := range plan.Mkdir {
-		fmt.Fprintf(&b, "chmod %04o -- %s\n", e.Mode.Perm(), run.Quote(e.Path))
+		mode := fmt.Sprintf("%04o", e.Mode.Perm())
+		byMode[mode] = append(byMode[mode], e.Path)
 	}
-	for _, e := range plan.Upload {
-		fmt.Fprintf(&b, "chmod %04o -- %s\n", e.Mode.Perm(), run.Quote(e.Path))
-	}
-	if _, ok := local[EnvFile]; ok {
-		b.WriteString("chmod 0600 -- " + EnvFile + "\n")
+	for mode, paths := range byMode {
+		batches(&b, "chmod "+mode+" --", paths)
 	}
 	d := ShellPath(dir)
 	b.WriteString(`D=` + d + `
 R="$D.releases"
-mv ` + run.Quote(staging) + ` "$R/` + id + `"
+cat > "$R/` + id + `.manifest" <<'SELFHOSTED_MANIFEST_END'
+` + cache + `SELFHOSTED_MANIFEST_END
+mv "$S" "$R/` + id + `"
 ln -sfn "$R/` + id + `" "$D.swap-` + id + `"
 mv -T "$D.swap-` + id + `" "$D"
-ls -1d "$R"/2*/ 2>/dev/null | sort | head -n -3 | xargs -r rm -rf
+for old in $(ls -1d "$R"/2*/ 2>/dev/null | sort | head -n -3); do rm -rf "$old" "${old%/}.manifest"; done
 printf '%s\n' "$R/` + id + `"
 `)
 	out, err := run.OutputFrom(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-s"}}, strings.NewReader(b.String()))
