@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	gitignore "github.com/sabhiram/go-gitignore"
+
+	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
 )
 
 // Entry is one file or folder of a tree, as both sides describe it.
@@ -53,7 +55,74 @@ func Ignore(root string) (*gitignore.GitIgnore, error) {
 // LocalManifest describes root minus the ignored paths, hashing every file.
 // Symbolic links are not uploaded and are reported as an error naming them.
 func LocalManifest(root string, ignore *gitignore.GitIgnore) (Manifest, error) {
+	return localManifest(root, ignore, nil)
+}
+
+// hashKey identifies a file's content well enough to reuse its hash: the
+// same size and the same nanosecond mtime.
+type hashKey struct {
+	size, mtimeNs int64
+}
+
+// HashCache remembers local hashes between pushes, so an unchanged tree is
+// not read again. It lives in the user's cache folder, one file per tree.
+type HashCache struct {
+	path    string
+	entries map[string]cachedHash
+}
+
+type cachedHash struct {
+	key  hashKey
+	hash string
+}
+
+// OpenHashCache loads the cache for the tree at root (empty when missing).
+func OpenHashCache(root string) *HashCache {
+	c := &HashCache{entries: map[string]cachedHash{}}
+	dir, err := os.UserCacheDir()
+	abs, err2 := filepath.Abs(root)
+	if err != nil || err2 != nil {
+		return c
+	}
+	sum := sha256.Sum256([]byte(abs))
+	c.path = filepath.Join(dir, "selfhosted", "upload-"+hex.EncodeToString(sum[:8])+".tsv")
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		return c
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.SplitN(line, "\t", 4)
+		if len(f) != 4 {
+			continue
+		}
+		size, _ := strconv.ParseInt(f[1], 10, 64)
+		ns, _ := strconv.ParseInt(f[2], 10, 64)
+		c.entries[f[3]] = cachedHash{key: hashKey{size, ns}, hash: f[0]}
+	}
+	return c
+}
+
+// Save writes the cache (best effort: a lost cache only costs hashing).
+func (c *HashCache) Save() {
+	if c.path == "" {
+		return
+	}
+	var b strings.Builder
+	for path, e := range c.entries {
+		fmt.Fprintf(&b, "%s\t%d\t%d\t%s\n", e.hash, e.key.size, e.key.mtimeNs, path)
+	}
+	_ = os.MkdirAll(filepath.Dir(c.path), 0o700)
+	_ = atomicfile.WriteFileUnsynced(c.path, []byte(b.String()), 0o600)
+}
+
+// LocalManifestCached is LocalManifest reusing and updating cache.
+func LocalManifestCached(root string, ignore *gitignore.GitIgnore, cache *HashCache) (Manifest, error) {
+	return localManifest(root, ignore, cache)
+}
+
+func localManifest(root string, ignore *gitignore.GitIgnore, cache *HashCache) (Manifest, error) {
 	m := Manifest{}
+	seen := map[string]cachedHash{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -84,10 +153,14 @@ func LocalManifest(root string, ignore *gitignore.GitIgnore) (Manifest, error) {
 		case d.IsDir():
 			m[rel] = Entry{Path: rel, Dir: true, Mode: info.Mode().Perm()}
 		case info.Mode().IsRegular():
-			hash, err := hashFile(path)
-			if err != nil {
+			key := hashKey{info.Size(), info.ModTime().UnixNano()}
+			var hash string
+			if cache != nil && cache.entries[rel].key == key {
+				hash = cache.entries[rel].hash
+			} else if hash, err = hashFile(path); err != nil {
 				return err
 			}
+			seen[rel] = cachedHash{key: key, hash: hash}
 			mode := info.Mode().Perm()
 			if rel == EnvFile {
 				mode = 0o600
@@ -98,6 +171,9 @@ func LocalManifest(root string, ignore *gitignore.GitIgnore) (Manifest, error) {
 		}
 		return nil
 	})
+	if cache != nil && err == nil {
+		cache.entries = seen
+	}
 	return m, err
 }
 

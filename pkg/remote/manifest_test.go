@@ -114,3 +114,30 @@ func TestLockErrorNamesHolderAndStaleFix(t *testing.T) {
 	assert.Contains(t, stale.Error(), "probably stuck")
 	assert.Contains(t, stale.Error(), "pkill")
 }
+
+func TestHashCacheReusesHashesOfUnchangedFiles(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	root := t.TempDir()
+	path := filepath.Join(root, "a.txt")
+	require.NoError(t, os.WriteFile(path, []byte("one"), 0o644))
+	cache := OpenHashCache(root)
+	first, err := LocalManifestCached(root, nil, cache)
+	require.NoError(t, err)
+	cache.Save()
+
+	// A planted wrong hash proves the second run reads the cache, not the file.
+	reopened := OpenHashCache(root)
+	e := reopened.entries["a.txt"]
+	e.hash = "from-cache"
+	reopened.entries["a.txt"] = e
+	second, err := LocalManifestCached(root, nil, reopened)
+	require.NoError(t, err)
+	assert.Equal(t, "from-cache", second["a.txt"].Hash)
+
+	// A changed file is hashed again.
+	require.NoError(t, os.WriteFile(path, []byte("two!"), 0o644))
+	third, err := LocalManifestCached(root, nil, reopened)
+	require.NoError(t, err)
+	assert.NotEqual(t, first["a.txt"].Hash, third["a.txt"].Hash)
+	assert.NotEqual(t, "from-cache", third["a.txt"].Hash)
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	scp "github.com/bramvdbogaerde/go-scp"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
@@ -107,17 +108,23 @@ func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (
 	if err != nil {
 		return nil, err
 	}
-	local, err := LocalManifest(root, ignore)
+	hashes := OpenHashCache(root)
+	local, err := LocalManifestCached(root, ignore, hashes)
 	if err != nil {
 		return nil, err
 	}
-
+	hashes.Save()
 	trace("manifest")
-	unlock, out, err := c.lockAndInspect(ctx, dir, inspectScript(dir), opts)
+	shell, err := c.lock(ctx, dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	defer shell.Close()
+	trace("lock")
+	out, err := shell.Run(inspectScript(dir))
+	if err != nil {
+		return nil, fmt.Errorf("read the tree in %s: %w", dir, err)
+	}
 	home, listing, _ := bytes.Cut(out, []byte("\n"))
 	remote, err := ParseManifest(listing)
 	if err != nil {
@@ -140,7 +147,7 @@ func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (
 		return nil, fmt.Errorf("upload to %s: %w (the server still runs the previous tree; run push-files again)", c.Host, err)
 	}
 	trace("upload")
-	release, err := c.finalize(ctx, dir, id, archive, plan, remote, cacheOf(local, remote, plan))
+	release, err := finalize(shell, dir, id, archive, plan, remote, cacheOf(local, remote, plan))
 	if err != nil {
 		return nil, err
 	}
@@ -186,60 +193,91 @@ func releaseID() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// lockAndInspect takes flock on <dir>.lock in a session that then runs
-// inspect (fed on stdin) and holds the lock, blocked in cat, until unlock
-// closes its stdin or the connection ends. One session does both: each
-// session costs round trips.
-func (c *Client) lockAndInspect(ctx context.Context, dir, inspect string, opts PushOptions) (unlock func(), out []byte, err error) {
+// lockedShell is a shell on the server that holds flock on <dir>.lock for
+// as long as it runs: it reads scripts from its stdin, so one session takes
+// the lock, inspects the tree and swaps the release (each session costs
+// round trips). Closing its stdin, or losing the connection, ends it and
+// the kernel releases the lock.
+type lockedShell struct {
+	sess   *ssh.Session
+	stdin  io.WriteCloser
+	out    *bufio.Reader
+	stderr *strings.Builder
+	host   Host
+}
+
+// endMarker ends each script's output in the locked shell.
+const endMarker = "\n--selfhosted-end--"
+
+// lock starts the locked shell, waiting up to opts.LockWait for another push.
+func (c *Client) lock(ctx context.Context, dir string, opts PushOptions) (*lockedShell, error) {
 	sess, err := c.ssh.NewSession()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	stdin, _ := sess.StdinPipe()
 	stdout, _ := sess.StdoutPipe()
-	var stderr strings.Builder
-	sess.Stderr = &stderr
+	stderr := &strings.Builder{}
+	sess.Stderr = stderr
 	lockPath := ShellPath(dir + ".lock")
 	info := fmt.Sprintf("%s since %s (pid %d)", opts.Who, time.Now().UTC().Format(time.RFC3339), os.Getpid())
 	cmd := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && exec flock -w %[2]d -E 75 %[1]s sh -s`, lockPath, int(opts.LockWait.Seconds()))
 	if err := sess.Start(cmd); err != nil {
 		sess.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	script := "printf '%s\\n' " + run.Quote(info) + " > " + lockPath + ".info\n" +
-		"echo locked\n" + inspect + "\nprintf '" + endMarker + "'\nexec cat\n"
-	if _, err := io.WriteString(stdin, script); err != nil {
-		sess.Close()
-		return nil, nil, err
+	sh := &lockedShell{sess: sess, stdin: stdin, out: bufio.NewReader(stdout), stderr: stderr, host: c.Host}
+	if _, err := io.WriteString(stdin, "printf '%s\\n' "+run.Quote(info)+" > "+lockPath+".info\necho locked\n"); err != nil {
+		sh.Close()
+		return nil, err
 	}
-	reader := bufio.NewReader(stdout)
-	line, _ := reader.ReadString('\n')
+	line, _ := sh.out.ReadString('\n')
 	if strings.TrimSpace(line) == "locked" {
-		release := func() { stdin.Close(); sess.Wait(); sess.Close() }
-		var buf []byte
-		chunk := make([]byte, 64*1024)
-		for !bytes.HasSuffix(buf, []byte(endMarker)) {
-			n, rerr := reader.Read(chunk)
-			buf = append(buf, chunk[:n]...)
-			if rerr != nil {
-				release()
-				return nil, nil, fmt.Errorf("read the tree in %s on %s: %w %s", dir, c.Host, rerr, strings.TrimSpace(stderr.String()))
-			}
-		}
-		return release, bytes.TrimSuffix(buf, []byte(endMarker)), nil
+		return sh, nil
 	}
 	err = sess.Wait()
 	sess.Close()
 	var exit interface{ ExitStatus() int }
 	if errors.As(err, &exit) && exit.ExitStatus() == 75 {
 		holder, _ := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c", "cat " + ShellPath(dir+".lock.info") + " 2>/dev/null || true"}})
-		return nil, nil, lockError(dir, strings.TrimSpace(string(holder)))
+		return nil, lockError(dir, strings.TrimSpace(string(holder)))
 	}
-	return nil, nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): %v %s", dir, c.Host, err, strings.TrimSpace(stderr.String()))
+	return nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): %v %s", dir, c.Host, err, strings.TrimSpace(stderr.String()))
 }
 
-// endMarker ends the inspect output in the lock session.
-const endMarker = "\n--selfhosted-inspect-end--\n"
+// Run runs script in a subshell (set -e) and returns its output; a failing
+// script is an error carrying its exit status and stderr.
+func (l *lockedShell) Run(script string) ([]byte, error) {
+	wrapped := "(\nset -e\n" + script + "\n)\nprintf '" + endMarker + " %d\\n' $?\n"
+	if _, err := io.WriteString(l.stdin, wrapped); err != nil {
+		return nil, fmt.Errorf("the connection to %s ended: %w", l.host, err)
+	}
+	var buf []byte
+	marker := []byte(endMarker[1:] + " ")
+	for {
+		line, err := l.out.ReadBytes('\n')
+		// The marker starts a line of its own (it begins with a newline).
+		if bytes.HasPrefix(line, marker) && bytes.HasSuffix(line, []byte("\n")) && bytes.HasSuffix(buf, []byte("\n")) {
+			status := strings.TrimSpace(string(line[len(marker):]))
+			out := buf[:len(buf)-1]
+			if status != "0" {
+				return out, fmt.Errorf("exit status %s on %s: %s", status, l.host, strings.TrimSpace(l.stderr.String()))
+			}
+			return out, nil
+		}
+		buf = append(buf, line...)
+		if err != nil {
+			return nil, fmt.Errorf("the connection to %s ended: %w %s", l.host, err, strings.TrimSpace(l.stderr.String()))
+		}
+	}
+}
+
+// Close ends the shell and so releases the lock.
+func (l *lockedShell) Close() {
+	l.stdin.Close()
+	_ = l.sess.Wait()
+	l.sess.Close()
+}
 
 func lockError(dir, holder string) *LockError {
 	e := &LockError{Dir: dir, Holder: holder}
@@ -257,8 +295,7 @@ func lockError(dir, holder string) *LockError {
 // into the first release, and prints $HOME on a line, then the manifest of
 // the current release.
 func inspectScript(dir string) string {
-	return `set -e
-printf '%s\n' "$HOME"
+	return `printf '%s\n' "$HOME"
 D=` + ShellPath(dir) + `
 R="$D.releases"
 mkdir -p "$R"
@@ -402,7 +439,7 @@ func cacheOf(local, remote Manifest, plan Plan) string {
 
 // finalize fixes modes (scp applies the server's umask), makes staging a
 // release and swaps DIR to it atomically, then drops old releases.
-func (c *Client) finalize(ctx context.Context, dir, id, archive string, plan Plan, remote Manifest, cache string) (string, error) {
+func finalize(shell *lockedShell, dir, id, archive string, plan Plan, remote Manifest, cache string) (string, error) {
 	var b strings.Builder
 	b.WriteString(stageScript(dir, id, plan, remote))
 	if len(plan.Upload) > 0 {
@@ -425,12 +462,14 @@ cat > "$R/` + id + `.manifest" <<'SELFHOSTED_MANIFEST_END'
 mv "$S" "$R/` + id + `"
 ln -sfn "$R/` + id + `" "$D.swap-` + id + `"
 mv -T "$D.swap-` + id + `" "$D"
-for old in $(ls -1d "$R"/2*/ 2>/dev/null | sort | head -n -3); do rm -rf "$old" "${old%/}.manifest"; done
+# Old releases go in the background: the new tree is already live.
+old=$(ls -1d "$R"/2*/ 2>/dev/null | sort | head -n -3 | tr '\n' ' ')
+if [ -n "$old" ]; then (for o in $old; do rm -rf "$o" "${o%/}.manifest"; done) </dev/null >/dev/null 2>&1 & fi
 printf '%s\n' "$R/` + id + `"
 `)
-	out, err := run.OutputFrom(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-s"}}, strings.NewReader(b.String()))
+	out, err := shell.Run(b.String())
 	if err != nil {
-		return "", fmt.Errorf("swap %s to the new release on %s: %w", dir, c.Host, err)
+		return "", fmt.Errorf("swap %s to the new release: %w", dir, err)
 	}
 	return strings.TrimSpace(string(out)), nil
 }
