@@ -14,6 +14,7 @@ import (
 	"github.com/selfhosted-go/selfhosted/internal/confirm"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/secrets"
 )
 
 // project opens the stack of the current directory and the runner it runs on.
@@ -60,12 +61,9 @@ func service(target string) (string, error) {
 // Up renders the templates, then starts the stack (or SERVICE) in the background: `docker compose up -d --remove-orphans`.
 func Up(ctx context.Context) error {
 	if variable("SERVER") == "" {
-		created, err := compose.EnsureEnvFile(".")
-		if err != nil {
+		// A fresh clone has no .env: create it, secrets generated.
+		if _, err := secrets.EnsureEnv(ctx, ".", run.Local{}, os.Stdout); err != nil {
 			return err
-		}
-		if created {
-			fmt.Println("Created .env from .env.example (mode 0600, gitignored): edit its values before a real deploy.")
 		}
 		// Rendered compose files are not committed: render them for this machine.
 		mg.CtxDeps(ctx, Render)
@@ -184,8 +182,9 @@ func Mem(ctx context.Context) error {
 	return composeVerb(ctx, compose.Project.Mem)
 }
 
-// CheckConfig validates the merged compose files (`config --quiet`) and runs the stack linter.
+// CheckConfig renders, validates the merged compose files (`config --quiet`) and runs the stack linter.
 func CheckConfig(ctx context.Context) error {
+	mg.CtxDeps(ctx, Render)
 	p, r, err := project(ctx)
 	if err != nil {
 		return err
@@ -196,8 +195,9 @@ func CheckConfig(ctx context.Context) error {
 	return Lint(ctx)
 }
 
-// Lint checks every service against the stack's checklists; errors fail, warnings don't.
+// Lint renders, then checks every service against the stack's checklists; errors fail, warnings don't.
 func Lint(ctx context.Context) error {
+	mg.CtxDeps(ctx, Render) // rendered compose files and configs are part of the stack
 	s, err := compose.Load(ctx, ".")
 	if err != nil {
 		return err

@@ -2,10 +2,13 @@ package compose
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
 )
 
 // The stack linter enforces the old README's checklists. Each rule is a
@@ -38,6 +41,7 @@ var rules = []rule{
 	lintDependsOn,
 	lintTraefikNetwork,
 	lintExternalNetworks,
+	lintEnvExample,
 }
 
 // Lint runs every rule and returns the findings sorted by file and service.
@@ -323,10 +327,13 @@ func lintTraefikNetwork(s *Stack) []Finding {
 		if v, ok := svc.Environment["TRAEFIK_PROVIDERS_DOCKER_NETWORK"]; ok && v != nil {
 			got = *v
 		}
+		if got == "" {
+			got = s.traefikFileNetwork(svc)
+		}
 		switch {
 		case got == "":
 			out = append(out, s.finding(Error, svc.Name, "Traefik's docker provider network is not set: it may pick a network it can't reach",
-				"add `--providers.docker.network=${COMPOSE_PROJECT_NAME}_"+PublicNetwork+"` to its command"))
+				"set providers.docker.network to ${COMPOSE_PROJECT_NAME}_"+PublicNetwork+" in its static configuration (or --providers.docker.network=… in its command)"))
 		case got != want:
 			out = append(out, s.finding(Error, svc.Name, "Traefik watches network "+got+", but Compose names the public network "+want,
 				"use `--providers.docker.network=${COMPOSE_PROJECT_NAME}_"+PublicNetwork+"`"))
@@ -355,6 +362,36 @@ func lintExternalNetworks(s *Stack) []Finding {
 func (s *Stack) networkSource(n string) string {
 	if len(s.Project.Files) > 0 {
 		return s.Project.Files[0]
+	}
+	return ""
+}
+
+// traefikFileNetwork reads providers.docker.network from the static
+// configuration file bind-mounted at /etc/traefik/traefik.yml (rendered
+// from its template before lint runs), or "".
+func (s *Stack) traefikFileNetwork(svc types.ServiceConfig) string {
+	for _, v := range svc.Volumes {
+		if v.Type != types.VolumeTypeBind || (v.Target != "/etc/traefik/traefik.yml" && v.Target != "/etc/traefik/traefik.yaml") {
+			continue
+		}
+		source := v.Source
+		if !filepath.IsAbs(source) {
+			source = filepath.Join(s.Root, source)
+		}
+		data, err := os.ReadFile(source)
+		if err != nil {
+			return ""
+		}
+		var static struct {
+			Providers struct {
+				Docker struct {
+					Network string `yaml:"network"`
+				} `yaml:"docker"`
+			} `yaml:"providers"`
+		}
+		if yaml.Unmarshal(data, &static) == nil {
+			return static.Providers.Docker.Network
+		}
 	}
 	return ""
 }

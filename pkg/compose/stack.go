@@ -97,6 +97,7 @@ func Load(ctx context.Context, root string) (*Stack, error) {
 		cli.WithWorkingDirectory(root),
 		cli.WithName(p.Name),
 		cli.WithOsEnv,
+		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		// The linter reports what normalization would paper over (a
 		// missing networks: list) and what consistency checks would refuse

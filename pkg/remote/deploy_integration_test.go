@@ -71,6 +71,7 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 	project := fmt.Sprintf("deployit%d", time.Now().UnixNano()%1e9)
 	writeLocal(t, repo, map[string]string{
 		".gitignore":                          ".env\n",
+		".env.example":                        "# The project name.\nCOMPOSE_PROJECT_NAME=demo\n",
 		".env":                                "COMPOSE_PROJECT_NAME=" + project + "\n",
 		"services/db/docker-compose.db.yml":   deployDB,
 		"services/app/docker-compose.app.yml": deployApp,
