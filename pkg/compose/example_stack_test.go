@@ -5,12 +5,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/selfhosted-go/selfhosted/internal/testenv"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/secrets"
 )
 
 // TestExampleStackLintsClean renders the repository's services/ into a
@@ -53,4 +57,42 @@ func copyDir(from, to string) error {
 		}
 		return os.WriteFile(target, data, info.Mode().Perm())
 	})
+}
+
+// TestIntegrationExampleStackFirstRun follows a fresh clone's first
+// `go tool mage up` up to what this machine can do without an image
+// registry: .env is created from .env.example with generated secrets, the
+// templates render, and `docker compose config` accepts the whole stack.
+func TestIntegrationExampleStackFirstRun(t *testing.T) {
+	testenv.RequireCompose(t)
+	repo := filepath.Join("..", "..")
+	root := t.TempDir()
+	require.NoError(t, copyDir(filepath.Join(repo, "services"), filepath.Join(root, "services")))
+	example, err := os.ReadFile(filepath.Join(repo, ".env.example"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), example, 0o644))
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+	os.Unsetenv("COMPOSE_PROJECT_NAME")
+	ctx := context.Background()
+
+	var out strings.Builder
+	created, err := secrets.EnsureEnv(ctx, root, run.Local{}, &out)
+	require.NoError(t, err)
+	require.True(t, created)
+	_, err = render.Tree(ctx, render.Options{Root: root, CloudflareIPs: render.EmbeddedCloudflareIPs(), SkipGitignore: true})
+	require.NoError(t, err)
+
+	p, err := Open(root)
+	require.NoError(t, err)
+	p.Dir = root
+	require.NoError(t, CheckConfig(ctx, run.Local{}, p))
+	cfg, err := run.Output(ctx, run.Local{}, p.command("config"))
+	require.NoError(t, err)
+	for _, svc := range []string{"traefik", "authelia", "lldap", "mariadb", "redis", "uptime-kuma", "whoami"} {
+		assert.Contains(t, string(cfg), "  "+svc+":", "service %s", svc)
+	}
+	assert.Contains(t, string(cfg), "selfhosted_public")
+	s, err := Load(ctx, root)
+	require.NoError(t, err)
+	assert.Empty(t, Lint(s), messages(Lint(s)))
 }
