@@ -2,11 +2,14 @@ package compose
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,4 +98,56 @@ func TestIntegrationExampleStackFirstRun(t *testing.T) {
 	s, err := Load(ctx, root)
 	require.NoError(t, err)
 	assert.Empty(t, Lint(s), messages(Lint(s)))
+}
+
+// TestIntegrationFirstRunUp runs `go tool mage up` on a fresh clone of a
+// stack built from the local test image: with no manual step, .env is
+// created from .env.example with generated secrets, templates are
+// rendered, and the stack starts on the local Docker.
+func TestIntegrationFirstRunUp(t *testing.T) {
+	testenv.RequireCompose(t)
+	testenv.RequireImage(t, testenv.DebianImage)
+	module, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	root := t.TempDir()
+	project := fmt.Sprintf("firstrun%d", time.Now().UnixNano()%1e9)
+	files := map[string]string{
+		".env.example": "# The project name.\nCOMPOSE_PROJECT_NAME=" + project + "\n# The cache password.\n# secret: 24\nCACHE_PASSWORD=\n",
+		"services/cache/docker-compose.cache.yml.j2": `services:
+  cache:
+    image: ` + testenv.DebianImage + `
+    pull_policy: never
+    command: ["run-redis", "--requirepass", "{{ env.CACHE_PASSWORD }}"]
+    restart: unless-stopped
+    networks: [private]
+    healthcheck: {test: ["CMD", "redis-cli", "-a", "{{ env.CACHE_PASSWORD }}", "ping"], interval: 1s}
+networks:
+  private:
+`,
+	}
+	for name, content := range files {
+		path := filepath.Join(root, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	t.Cleanup(func() {
+		exec.Command("docker", "compose", "--project-name", project, "down", "--volumes").Run()
+	})
+	cmd := exec.Command("go", "tool", "mage", "-w", root, "up")
+	cmd.Dir = module
+	cmd.Env = append(os.Environ(), "SERVER=", "COMPOSE_PROJECT_NAME=")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "Created .env from .env.example")
+	assert.Contains(t, string(out), "CACHE_PASSWORD")
+
+	env, err := os.ReadFile(filepath.Join(root, ".env"))
+	require.NoError(t, err)
+	password := strings.TrimSpace(strings.Split(strings.Split(string(env), "CACHE_PASSWORD=")[1], "\n")[0])
+	assert.Len(t, password, 24)
+	assert.NotContains(t, string(out), password, "secrets are never printed")
+	assert.Eventually(t, func() bool {
+		status, err := exec.Command("docker", "inspect", "-f", "{{.State.Health.Status}}", project+"-cache-1").Output()
+		return err == nil && strings.TrimSpace(string(status)) == "healthy"
+	}, 30*time.Second, 200*time.Millisecond, "the cache, started with the generated password, never became healthy")
 }
