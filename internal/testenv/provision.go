@@ -161,7 +161,7 @@ func BuildCompose(ctx context.Context, r run.Runner, version, dest string, log i
 		return err
 	}
 	defer os.RemoveAll(src)
-	if err := copyTree(modDir, src); err != nil {
+	if err := CopyTree(modDir, src); err != nil {
 		return fmt.Errorf("testenv: copy compose sources: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
@@ -198,7 +198,10 @@ func jsonField(out, name string) string {
 	return rest[:j]
 }
 
-func copyTree(from, to string) error {
+// CopyTree copies the files and folders below from into to, keeping
+// permission bits (plus the owner's write bit, so module cache copies can
+// be built in) — for builds and tests that work on a copy.
+func CopyTree(from, to string) error {
 	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -208,11 +211,15 @@ func copyTree(from, to string) error {
 		if d.IsDir() {
 			return os.MkdirAll(target, 0o755)
 		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, data, 0o644)
+		return os.WriteFile(target, data, info.Mode().Perm()|0o200)
 	})
 }
 

@@ -3,7 +3,6 @@ package compose
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,15 +22,9 @@ import (
 // TestExampleStackLintsClean renders the repository's services/ into a
 // temporary copy and lints it: the example stack must stay clean.
 func TestExampleStackLintsClean(t *testing.T) {
-	repo := filepath.Join("..", "..")
-	root := t.TempDir()
-	require.NoError(t, copyDir(filepath.Join(repo, "services"), filepath.Join(root, "services")))
-	example, err := os.ReadFile(filepath.Join(repo, ".env.example"))
+	root := exampleStack(t)
+	_, err := secrets.Fill(context.Background(), root, run.Local{})
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(root, ".env"), example, 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), example, 0o600))
-	t.Setenv("COMPOSE_PROJECT_NAME", "")
-	os.Unsetenv("COMPOSE_PROJECT_NAME") // the .env value must win; t.Setenv restores it afterwards
 	_, err = render.Tree(context.Background(), render.Options{Root: root, CloudflareIPs: render.EmbeddedCloudflareIPs(), SkipGitignore: true})
 	require.NoError(t, err)
 	s, err := Load(context.Background(), root)
@@ -40,26 +33,21 @@ func TestExampleStackLintsClean(t *testing.T) {
 	assert.Empty(t, findings, messages(findings))
 }
 
-func copyDir(from, to string) error {
-	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		target := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, info.Mode().Perm())
-	})
+// exampleStack copies the repository's services/ and .env.example into a
+// temporary stack root.
+func exampleStack(t *testing.T) string {
+	t.Helper()
+	repo := filepath.Join("..", "..")
+	root := t.TempDir()
+	require.NoError(t, testenv.CopyTree(filepath.Join(repo, "services"), filepath.Join(root, "services")))
+	example, err := os.ReadFile(filepath.Join(repo, ".env.example"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), example, 0o644))
+	// The stack's .env must win over a COMPOSE_PROJECT_NAME of the test's
+	// environment; t.Setenv restores it afterwards.
+	t.Setenv("COMPOSE_PROJECT_NAME", "")
+	os.Unsetenv("COMPOSE_PROJECT_NAME")
+	return root
 }
 
 // TestIntegrationExampleStackFirstRun follows a fresh clone's first
@@ -68,14 +56,7 @@ func copyDir(from, to string) error {
 // templates render, and `docker compose config` accepts the whole stack.
 func TestIntegrationExampleStackFirstRun(t *testing.T) {
 	testenv.RequireCompose(t)
-	repo := filepath.Join("..", "..")
-	root := t.TempDir()
-	require.NoError(t, copyDir(filepath.Join(repo, "services"), filepath.Join(root, "services")))
-	example, err := os.ReadFile(filepath.Join(repo, ".env.example"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), example, 0o644))
-	t.Setenv("COMPOSE_PROJECT_NAME", "")
-	os.Unsetenv("COMPOSE_PROJECT_NAME")
+	root := exampleStack(t)
 	ctx := context.Background()
 
 	var out strings.Builder

@@ -59,9 +59,12 @@ func init() {
 
 func knownFilter(name string) bool { _, ok := filters[name]; return ok }
 
-func filterNames() []string {
-	var names []string
-	for n := range filters {
+func filterNames() []string { return sortedNames(filters) }
+
+// sortedNames lists a registry's names, for error messages.
+func sortedNames[V any](registry map[string]V) []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -589,14 +592,7 @@ func testCompare(op string) testFunc {
 
 func knownTest(name string) bool { _, ok := tests[name]; return ok }
 
-func testNames() []string {
-	var names []string
-	for n := range tests {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func testNames() []string { return sortedNames(tests) }
 
 func applyTest(name string, v any, args []any) any {
 	switch name {

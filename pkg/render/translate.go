@@ -292,23 +292,17 @@ func (tr *translator) parseExpr() (expr, error) {
 
 func (tr *translator) parseExprNoCond() (expr, error) { return tr.parseOr() }
 
-func (tr *translator) parseOr() (expr, error) {
-	e, err := tr.parseAnd()
-	for err == nil && tr.accept(tokName, "or") {
-		var r expr
-		if r, err = tr.parseAnd(); err == nil {
-			e = expr{code: fmt.Sprintf("jx_or(%s, %s)", e.code, r.code)}
-		}
-	}
-	return e, err
-}
+func (tr *translator) parseOr() (expr, error)  { return tr.parseLogical("or", tr.parseAnd) }
+func (tr *translator) parseAnd() (expr, error) { return tr.parseLogical("and", tr.parseNot) }
 
-func (tr *translator) parseAnd() (expr, error) {
-	e, err := tr.parseNot()
-	for err == nil && tr.accept(tokName, "and") {
+// parseLogical parses operands joined by the keyword and/or, which (as in
+// Python) yield one of their operands, not a boolean.
+func (tr *translator) parseLogical(keyword string, next func() (expr, error)) (expr, error) {
+	e, err := next()
+	for err == nil && tr.accept(tokName, keyword) {
 		var r expr
-		if r, err = tr.parseNot(); err == nil {
-			e = expr{code: fmt.Sprintf("jx_and(%s, %s)", e.code, r.code)}
+		if r, err = next(); err == nil {
+			e = expr{code: fmt.Sprintf("jx_%s(%s, %s)", keyword, e.code, r.code)}
 		}
 	}
 	return e, err
