@@ -176,3 +176,14 @@ func (p Project) Start(services ...string) run.Command {
 func (p Project) PS(services ...string) run.Command {
 	return p.command(append([]string{"ps", "--all", "--format", "json"}, services...)...)
 }
+
+// Create creates the stack's containers, networks and volumes without
+// starting them (restore fills the volumes first).
+func (p Project) Create() run.Command {
+	return p.command("create", "--remove-orphans")
+}
+
+// UpWait starts services and waits until they are running and healthy.
+func (p Project) UpWait(services ...string) run.Command {
+	return p.command(append([]string{"up", "-d", "--wait"}, services...)...)
+}

@@ -1,0 +1,177 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/selfhosted-go/selfhosted/pkg/compose"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+)
+
+// HooksOf reads the backup hooks from the stack's compose model (restore
+// can't read them from containers: they may be gone).
+func HooksOf(s *compose.Stack) ([]Hooks, error) {
+	var hooks []Hooks
+	for name, svc := range s.Model.Services {
+		h, err := HooksFromLabels(name, svc.Labels)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Sources[name], err)
+		}
+		hooks = append(hooks, h)
+	}
+	sort.Slice(hooks, func(i, j int) bool { return hooks[i].Service < hooks[j].Service })
+	return hooks, nil
+}
+
+// ExistingStateError refuses to restore over data.
+type ExistingStateError struct{ Volumes []string }
+
+func (e *ExistingStateError) Error() string {
+	return fmt.Sprintf("the project's volumes hold data (%v): a restore replaces it all; take a backup first if it matters, then restore with FORCE=1", e.Volumes)
+}
+
+// RestoreOptions add to Options what a restore needs.
+type RestoreOptions struct {
+	Options
+	// Snapshot is a snapshot id, or "latest".
+	Snapshot string
+	// Force restores over volumes that hold data.
+	Force bool
+	// Compose is the stack's project and ComposeRunner where it runs.
+	Compose       compose.Project
+	ComposeRunner run.Runner
+	Hooks         []Hooks
+}
+
+// Restore puts the project's volumes back as they were in a snapshot, onto
+// an empty state, and re-hydrates the databases from their dumps: it
+// removes the containers (compose down keeps volumes and stops in reverse
+// dependency order), recreates them stopped, empties this project's
+// volumes only, restores them, starts the services that have restore hooks
+// and waits until they are healthy, feeds each its dump, and brings the
+// whole stack up. The caller has asked for confirmation.
+func Restore(ctx context.Context, o RestoreOptions) error {
+	if o.Snapshot == "" {
+		o.Snapshot = "latest"
+	}
+	volumes := o.volumesDir()
+	if existing, _ := ProjectVolumes(volumes, o.Project); !o.Force {
+		var full []string
+		for _, v := range existing {
+			if entries, _ := os.ReadDir(filepath.Join(v, "_data")); len(entries) > 0 {
+				full = append(full, filepath.Base(v))
+			}
+		}
+		if len(full) > 0 {
+			return &ExistingStateError{Volumes: full}
+		}
+	}
+	// The snapshot must exist before anything is touched.
+	out, err := Output(ctx, o.Runner, o.Restic.Snapshots())
+	if err != nil {
+		return err
+	}
+	snaps, err := ParseSnapshots(out)
+	if err != nil {
+		return err
+	}
+	if !hasSnapshot(snaps, o.Snapshot) {
+		return fmt.Errorf("no snapshot %q in the repository: list them with `go tool mage list-snapshots`", o.Snapshot)
+	}
+
+	std := run.Streams{Stdout: o.Log, Stderr: o.Log}
+	o.say("restore: removing the stack's containers (volumes are kept until emptied below)")
+	if err := o.ComposeRunner.Run(ctx, o.Compose.Down(""), std); err != nil {
+		return err
+	}
+	if err := o.ComposeRunner.Run(ctx, o.Compose.Create(), std); err != nil {
+		return err
+	}
+	paths, err := ProjectVolumes(volumes, o.Project)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		o.say("restore: emptying %s", filepath.Base(p))
+		if err := emptyDir(filepath.Join(p, "_data")); err != nil {
+			return err
+		}
+	}
+	o.say("restore: restoring snapshot %s", o.Snapshot)
+	if _, err := Output(ctx, o.Runner, o.Restic.Restore(o.Snapshot, "/", paths...)); err != nil {
+		return fmt.Errorf("restic restore: %w", err)
+	}
+
+	var hydrate []string
+	for _, h := range o.Hooks {
+		if h.Restore != "" {
+			hydrate = append(hydrate, h.Service)
+		}
+	}
+	if len(hydrate) > 0 {
+		o.say("restore: starting %v and waiting until healthy", hydrate)
+		if err := o.ComposeRunner.Run(ctx, o.Compose.UpWait(hydrate...), std); err != nil {
+			return err
+		}
+		_, containers, err := Discover(ctx, o.Engine, o.Project)
+		if err != nil {
+			return err
+		}
+		for _, h := range o.Hooks {
+			if h.Restore == "" {
+				continue
+			}
+			if err := feedDump(ctx, o, h, containers[h.Service]); err != nil {
+				return err
+			}
+		}
+	}
+	o.say("restore: bringing the whole stack up")
+	return o.ComposeRunner.Run(ctx, o.Compose.Up(), std)
+}
+
+func feedDump(ctx context.Context, o RestoreOptions, h Hooks, c Container) error {
+	dump, err := os.Open(DumpPath(o.DumpsDir, h.Service))
+	if err != nil {
+		return fmt.Errorf("restore %s: its dump is not in the snapshot: %w", h.Service, err)
+	}
+	defer dump.Close()
+	o.say("restore: loading %s's dump", h.Service)
+	code, err := o.Engine.Exec(ctx, c.ID, ShellCommand(h.Restore), dump, o.Log, o.Log)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", h.Service, err)
+	}
+	if code != 0 {
+		return fmt.Errorf("restore %s: `%s` exited with status %d (its output is above)", h.Service, h.Restore, code)
+	}
+	return nil
+}
+
+func hasSnapshot(snaps []Snapshot, id string) bool {
+	if id == "latest" {
+		return len(snaps) > 0
+	}
+	for _, s := range snaps {
+		if s.ID == id || s.ShortID == id || (len(id) >= 8 && len(s.ID) >= len(id) && s.ID[:len(id)] == id) {
+			return true
+		}
+	}
+	return false
+}
+
+// emptyDir removes what dir holds, keeping dir itself.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
