@@ -21,24 +21,22 @@
 //     snapshot (SQLite applications) and started again even if it fails.
 //
 // Commands are run with `sh -c`, so a label holds one shell command line.
-//
-// Status: this package holds the label model and the restic wrapper; the
-// backup and restore programs, the backup container and the targets are
-// still to come (issue 5).
 package backup
 
 import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/selfhosted-go/selfhosted/pkg/compose"
 )
 
 // Labels read from compose services.
 const (
-	DumpLabel    = "selfhosted.backup.dump"
-	RestoreLabel = "selfhosted.backup.restore"
-	ExcludeLabel = "selfhosted.backup.exclude"
-	StopLabel    = "selfhosted.backup.stop"
+	DumpLabel    = compose.BackupDumpLabel
+	RestoreLabel = compose.BackupRestoreLabel
+	ExcludeLabel = compose.BackupExcludeLabel
+	StopLabel    = compose.BackupStopLabel
 
 	// ProjectLabel is set by Docker Compose on every container it creates.
 	ProjectLabel = "com.docker.compose.project"
