@@ -29,6 +29,9 @@ type Engine interface {
 	Exec(ctx context.Context, id string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error)
 	Stop(ctx context.Context, id string) error
 	Start(ctx context.Context, id string) error
+	// ContainerRunning reports whether a running container has that id
+	// prefix (restic locks name the backup container's hostname).
+	ContainerRunning(ctx context.Context, idPrefix string) (bool, error)
 }
 
 // DockerEngine talks to the Docker Engine API with Docker's Go SDK
