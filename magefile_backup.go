@@ -2,31 +2,159 @@
 
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"os"
 
-// Backup dumps every database, then snapshots all volumes with restic, once, through the backup container.
-func Backup(ctx context.Context) error { return notYet("backup") }
+	"github.com/selfhosted-go/selfhosted/internal/confirm"
+	"github.com/selfhosted-go/selfhosted/pkg/backup"
+	"github.com/selfhosted-go/selfhosted/pkg/compose"
+	"github.com/selfhosted-go/selfhosted/pkg/render"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+)
 
-// ListSnapshots lists the restic snapshots: id, time, size, tags.
-func ListSnapshots(ctx context.Context) error { return notYet("list-snapshots") }
+// backupSetup reads the stack and .env for the backup targets. They run on
+// this machine's Docker for now: on SERVER they need the backup container,
+// which has not landed yet.
+func backupSetup(ctx context.Context, target string) (backup.Options, backup.Config, func(), error) {
+	if variable("SERVER") != "" {
+		return backup.Options{}, backup.Config{}, nil, notYet(target + " on SERVER (it needs the backup container; with SERVER unset it runs on this machine)")
+	}
+	project, err := compose.ProjectName(".")
+	if err != nil {
+		return backup.Options{}, backup.Config{}, nil, err
+	}
+	env, err := render.Env(".")
+	if err != nil {
+		return backup.Options{}, backup.Config{}, nil, err
+	}
+	cfg, err := backup.ConfigFromEnv(env)
+	if err != nil {
+		return backup.Options{}, backup.Config{}, nil, err
+	}
+	if cfg.Warning != "" {
+		fmt.Fprintln(os.Stderr, "warning:", cfg.Warning)
+	}
+	engine, err := backup.NewDockerEngine()
+	if err != nil {
+		return backup.Options{}, backup.Config{}, nil, err
+	}
+	o := backup.Options{
+		Project: project, Engine: engine, Restic: cfg.Restic, Runner: run.Local{},
+		DumpsDir: backup.DumpsDir(backup.DefaultVolumesDir, project), Log: os.Stdout,
+	}
+	return o, cfg, func() { engine.Close() }, nil
+}
 
-// Restore restores SNAPSHOT (default latest) onto an empty state and re-hydrates the databases, after confirmation.
-func Restore(ctx context.Context) error { return notYet("restore") }
+// Backup dumps every database, then snapshots the project's volumes with restic, once.
+func Backup(ctx context.Context) error {
+	o, cfg, done, err := backupSetup(ctx, "backup")
+	if err != nil {
+		return err
+	}
+	defer done()
+	o.Retention = &cfg.Retention
+	o.Tags = []string{"one-shot"}
+	_, err = backup.Backup(ctx, o)
+	return err
+}
+
+// ListSnapshots lists the restic snapshots: id, time, tags.
+func ListSnapshots(ctx context.Context) error {
+	o, _, done, err := backupSetup(ctx, "list-snapshots")
+	if err != nil {
+		return err
+	}
+	defer done()
+	out, err := backup.Output(ctx, o.Runner, o.Restic.Snapshots())
+	if err != nil {
+		return err
+	}
+	snaps, err := backup.ParseSnapshots(out)
+	if err != nil {
+		return err
+	}
+	return backup.WriteTable(os.Stdout, snaps)
+}
+
+// Restore restores SNAPSHOT (default latest) onto an empty state and re-hydrates the databases, after confirmation (FORCE=1 over existing data).
+func Restore(ctx context.Context) error {
+	o, _, done, err := backupSetup(ctx, "restore")
+	if err != nil {
+		return err
+	}
+	defer done()
+	s, err := compose.Load(ctx, ".")
+	if err != nil {
+		return err
+	}
+	hooks, err := backup.HooksOf(s)
+	if err != nil {
+		return err
+	}
+	snapshot := variable("SNAPSHOT")
+	if snapshot == "" {
+		snapshot = "latest"
+	}
+	question := fmt.Sprintf("Restore snapshot %s of project %s? Its containers are removed and its volumes emptied, then refilled from the snapshot.", snapshot, s.Project.Name)
+	if err := confirm.Std().Confirm(question); err != nil {
+		return err
+	}
+	return backup.Restore(ctx, backup.RestoreOptions{Options: o, Snapshot: snapshot, Force: variable("FORCE") == "1",
+		Compose: s.Project, ComposeRunner: run.Local{}, Hooks: hooks})
+}
 
 // RestoreDrill restores a snapshot into a throw-away project and checks that it comes up healthy.
 func RestoreDrill(ctx context.Context) error { return notYet("restore-drill") }
 
 // Unlock removes stale restic locks, only after proving no backup is running.
-func Unlock(ctx context.Context) error { return notYet("unlock") }
+func Unlock(ctx context.Context) error {
+	o, _, done, err := backupSetup(ctx, "unlock")
+	if err != nil {
+		return err
+	}
+	defer done()
+	locks, err := backup.Unlock(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("unlock: removed %d stale lock(s)\n", len(locks))
+	return nil
+}
 
 // Init creates the restic repository.
-func Init(ctx context.Context) error { return notYet("init") }
+func Init(ctx context.Context) error {
+	return resticVerb(ctx, "init", func(r backup.Restic) run.Command { return r.Init() })
+}
 
-// Forget forgets snapshots beyond the retention policy and prunes the repository.
-func Forget(ctx context.Context) error { return notYet("backup-prune") }
+// Forget forgets snapshots beyond the retention policy (BACKUP_KEEP_*) and prunes the repository.
+func Forget(ctx context.Context) error {
+	o, cfg, done, err := backupSetup(ctx, "backup-prune")
+	if err != nil {
+		return err
+	}
+	defer done()
+	return exit(o.Runner.Run(ctx, o.Restic.Forget(cfg.Retention), run.Std()))
+}
 
-// Check verifies the restic repository, reading a subset of the data.
-func Check(ctx context.Context) error { return notYet("check") }
+// Check verifies the restic repository, reading a subset of the data (CHECK_SUBSET, default 5%).
+func Check(ctx context.Context) error {
+	subset := variable("CHECK_SUBSET")
+	if subset == "" {
+		subset = "5%"
+	}
+	return resticVerb(ctx, "check", func(r backup.Restic) run.Command { return r.Check(subset) })
+}
+
+func resticVerb(ctx context.Context, target string, build func(backup.Restic) run.Command) error {
+	o, _, done, err := backupSetup(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return exit(o.Runner.Run(ctx, build(o.Restic), run.Std()))
+}
 
 // BenchBackup compares the project's backup and restore with plain restic on the same volumes.
 func BenchBackup(ctx context.Context) error { return notYet("bench-backup") }
