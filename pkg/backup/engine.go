@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -29,6 +30,9 @@ type Engine interface {
 	Exec(ctx context.Context, id string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) (int, error)
 	Stop(ctx context.Context, id string) error
 	Start(ctx context.Context, id string) error
+	// WaitHealthy waits until the container's healthcheck passes (or it
+	// runs, when it has none).
+	WaitHealthy(ctx context.Context, id string) error
 	// ContainerRunning reports whether a running container has that id
 	// prefix (restic locks name the backup container's hostname).
 	ContainerRunning(ctx context.Context, idPrefix string) (bool, error)
@@ -59,6 +63,9 @@ func (d *DockerEngine) Containers(ctx context.Context, project string) ([]Contai
 	}
 	out := make([]Container, 0, len(list))
 	for _, c := range list {
+		if c.Labels[OneOffLabel] == "True" {
+			continue // `compose run` containers, the backup program's own among them
+		}
 		out = append(out, Container{ID: c.ID, Service: c.Labels[ServiceLabel], Running: c.State == "running", Labels: c.Labels})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
@@ -106,6 +113,34 @@ func (d *DockerEngine) Stop(ctx context.Context, id string) error {
 // Start implements Engine.
 func (d *DockerEngine) Start(ctx context.Context, id string) error {
 	return d.cli.ContainerStart(ctx, id, container.StartOptions{})
+}
+
+// WaitHealthy implements Engine (up to five minutes).
+func (d *DockerEngine) WaitHealthy(ctx context.Context, id string) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		info, err := d.cli.ContainerInspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case info.State == nil:
+		case info.State.Health == nil && info.State.Running:
+			return nil
+		case info.State.Health != nil && info.State.Health.Status == "healthy":
+			return nil
+		case !info.State.Running && info.State.ExitCode != 0:
+			return fmt.Errorf("container %s exited with status %d", info.Name, info.State.ExitCode)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %s did not become healthy in 5 minutes", info.Name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // Discover reads the hooks of every service of project, one container per

@@ -42,6 +42,8 @@ const (
 	ProjectLabel = "com.docker.compose.project"
 	// ServiceLabel names the container's compose service.
 	ServiceLabel = "com.docker.compose.service"
+	// OneOffLabel marks containers of `docker compose run`.
+	OneOffLabel = "com.docker.compose.oneoff"
 )
 
 // Hooks are one service's backup facts.

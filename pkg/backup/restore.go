@@ -40,19 +40,22 @@ type RestoreOptions struct {
 	Snapshot string
 	// Force restores over volumes that hold data.
 	Force bool
-	// Compose is the stack's project and ComposeRunner where it runs.
+	// Compose is the stack's project and ComposeRunner where it runs: when
+	// set, the stack is created first (it may have been destroyed) and
+	// brought up last. Inside the backup container, where there is no
+	// compose CLI, it is nil and the existing containers are used.
 	Compose       compose.Project
 	ComposeRunner run.Runner
-	Hooks         []Hooks
+	// Hooks default to the containers' labels.
+	Hooks []Hooks
 }
 
 // Restore puts the project's volumes back as they were in a snapshot, onto
 // an empty state, and re-hydrates the databases from their dumps: it
-// removes the containers (compose down keeps volumes and stops in reverse
-// dependency order), recreates them stopped, empties this project's
-// volumes only, restores them, starts the services that have restore hooks
-// and waits until they are healthy, feeds each its dump, and brings the
-// whole stack up. The caller has asked for confirmation.
+// stops the project's containers, empties this project's volumes only,
+// restores them, starts the services that have restore hooks and waits
+// until they are healthy, feeds each its dump, and starts the rest. The
+// caller has asked for confirmation.
 func Restore(ctx context.Context, o RestoreOptions) error {
 	if o.Snapshot == "" {
 		o.Snapshot = "latest"
@@ -83,12 +86,28 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 	}
 
 	std := run.Streams{Stdout: o.Log, Stderr: o.Log}
-	o.say("restore: removing the stack's containers (volumes are kept until emptied below)")
-	if err := o.ComposeRunner.Run(ctx, o.Compose.Down(""), std); err != nil {
+	if o.ComposeRunner != nil {
+		// Recreate what may have been destroyed; containers are created
+		// stopped, volumes empty.
+		o.say("restore: creating the stack's containers and volumes")
+		if err := o.ComposeRunner.Run(ctx, o.Compose.Create(), std); err != nil {
+			return err
+		}
+	}
+	hooks, containers, err := Discover(ctx, o.Engine, o.Project)
+	if err != nil {
 		return err
 	}
-	if err := o.ComposeRunner.Run(ctx, o.Compose.Create(), std); err != nil {
-		return err
+	if len(o.Hooks) == 0 {
+		o.Hooks = hooks
+	}
+	o.say("restore: stopping the project's containers")
+	for _, c := range containers {
+		if c.Running {
+			if err := o.Engine.Stop(ctx, c.ID); err != nil {
+				return fmt.Errorf("stop %s: %w", c.Service, err)
+			}
+		}
 	}
 	paths, err := ProjectVolumes(volumes, o.Project)
 	if err != nil {
@@ -105,32 +124,39 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 		return fmt.Errorf("restic restore: %w", err)
 	}
 
-	var hydrate []string
+	started := map[string]bool{}
 	for _, h := range o.Hooks {
-		if h.Restore != "" {
-			hydrate = append(hydrate, h.Service)
+		if h.Restore == "" {
+			continue
 		}
-	}
-	if len(hydrate) > 0 {
-		o.say("restore: starting %v and waiting until healthy", hydrate)
-		if err := o.ComposeRunner.Run(ctx, o.Compose.UpWait(hydrate...), std); err != nil {
+		c, ok := containers[h.Service]
+		if !ok {
+			return fmt.Errorf("restore %s: the service has no container: run `go tool mage up` once, then restore", h.Service)
+		}
+		o.say("restore: starting %s and waiting until healthy", h.Service)
+		if err := o.Engine.Start(ctx, c.ID); err != nil {
+			return fmt.Errorf("start %s: %w", h.Service, err)
+		}
+		if err := o.Engine.WaitHealthy(ctx, c.ID); err != nil {
+			return fmt.Errorf("restore %s: %w", h.Service, err)
+		}
+		started[h.Service] = true
+		if err := feedDump(ctx, o, h, c); err != nil {
 			return err
 		}
-		_, containers, err := Discover(ctx, o.Engine, o.Project)
-		if err != nil {
-			return err
-		}
-		for _, h := range o.Hooks {
-			if h.Restore == "" {
-				continue
-			}
-			if err := feedDump(ctx, o, h, containers[h.Service]); err != nil {
-				return err
+	}
+	if o.ComposeRunner != nil {
+		o.say("restore: bringing the whole stack up")
+		return o.ComposeRunner.Run(ctx, o.Compose.Up(), std)
+	}
+	for _, c := range containers {
+		if !started[c.Service] {
+			if err := o.Engine.Start(ctx, c.ID); err != nil {
+				return fmt.Errorf("start %s: %w", c.Service, err)
 			}
 		}
 	}
-	o.say("restore: bringing the whole stack up")
-	return o.ComposeRunner.Run(ctx, o.Compose.Up(), std)
+	return nil
 }
 
 func feedDump(ctx context.Context, o RestoreOptions, h Hooks, c Container) error {
