@@ -14,13 +14,19 @@ import (
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
-// backupSetup reads the stack and .env for the backup targets. They run on
-// this machine's Docker for now: on SERVER they need the backup container,
-// which has not landed yet.
-func backupSetup(ctx context.Context, target string) (backup.Options, backup.Config, func(), error) {
-	if variable("SERVER") != "" {
-		return backup.Options{}, backup.Config{}, nil, notYet(target + " on SERVER (it needs the backup container; with SERVER unset it runs on this machine)")
+// inContainer runs the backup program in a one-shot backup container on
+// SERVER: `docker compose run --rm backup ARGS`.
+func inContainer(ctx context.Context, args ...string) error {
+	p, r, err := project(ctx)
+	if err != nil {
+		return err
 	}
+	return exit(r.Run(ctx, p.Run("backup", tty(), args...), run.Std()))
+}
+
+// backupSetup reads the stack and .env for the backup targets run on this
+// machine (SERVER unset): pkg/backup drives the local Docker and restic.
+func backupSetup(ctx context.Context, target string) (backup.Options, backup.Config, func(), error) {
 	project, err := compose.ProjectName(".")
 	if err != nil {
 		return backup.Options{}, backup.Config{}, nil, err
@@ -49,6 +55,9 @@ func backupSetup(ctx context.Context, target string) (backup.Options, backup.Con
 
 // Backup dumps every database, then snapshots the project's volumes with restic, once.
 func Backup(ctx context.Context) error {
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "once")
+	}
 	o, cfg, done, err := backupSetup(ctx, "backup")
 	if err != nil {
 		return err
@@ -62,6 +71,9 @@ func Backup(ctx context.Context) error {
 
 // ListSnapshots lists the restic snapshots: id, time, tags.
 func ListSnapshots(ctx context.Context) error {
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "snapshots")
+	}
 	o, _, done, err := backupSetup(ctx, "list-snapshots")
 	if err != nil {
 		return err
@@ -80,6 +92,33 @@ func ListSnapshots(ctx context.Context) error {
 
 // Restore restores SNAPSHOT (default latest) onto an empty state and re-hydrates the databases, after confirmation (FORCE=1 over existing data).
 func Restore(ctx context.Context) error {
+	snapshot := variable("SNAPSHOT")
+	if snapshot == "" {
+		snapshot = "latest"
+	}
+	p, r, err := project(ctx)
+	if err != nil {
+		return err
+	}
+	question := fmt.Sprintf("Restore snapshot %s of project %s on %s? Its containers are stopped and its volumes emptied, then refilled from the snapshot.", snapshot, p.Name, r.Where())
+	if err := confirm.Std().Confirm(question); err != nil {
+		return err
+	}
+	if variable("SERVER") != "" {
+		// The stack may have been destroyed: create it (stopped), restore
+		// from inside the backup container, then bring it up.
+		if err := exit(r.Run(ctx, p.Create(), run.Std())); err != nil {
+			return err
+		}
+		args := []string{"restore"}
+		if variable("FORCE") == "1" {
+			args = append(args, "--force")
+		}
+		if err := inContainer(ctx, append(args, snapshot)...); err != nil {
+			return err
+		}
+		return exit(r.Run(ctx, p.Up(), run.Std()))
+	}
 	o, _, done, err := backupSetup(ctx, "restore")
 	if err != nil {
 		return err
@@ -93,14 +132,6 @@ func Restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	snapshot := variable("SNAPSHOT")
-	if snapshot == "" {
-		snapshot = "latest"
-	}
-	question := fmt.Sprintf("Restore snapshot %s of project %s? Its containers are removed and its volumes emptied, then refilled from the snapshot.", snapshot, s.Project.Name)
-	if err := confirm.Std().Confirm(question); err != nil {
-		return err
-	}
 	return backup.Restore(ctx, backup.RestoreOptions{Options: o, Snapshot: snapshot, Force: variable("FORCE") == "1",
 		Compose: s.Project, ComposeRunner: run.Local{}, Hooks: hooks})
 }
@@ -110,6 +141,9 @@ func RestoreDrill(ctx context.Context) error { return notYet("restore-drill") }
 
 // Unlock removes stale restic locks, only after proving no backup is running.
 func Unlock(ctx context.Context) error {
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "unlock")
+	}
 	o, _, done, err := backupSetup(ctx, "unlock")
 	if err != nil {
 		return err
@@ -125,11 +159,17 @@ func Unlock(ctx context.Context) error {
 
 // Init creates the restic repository.
 func Init(ctx context.Context) error {
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "init")
+	}
 	return resticVerb(ctx, "init", func(r backup.Restic) run.Command { return r.Init() })
 }
 
 // Forget forgets snapshots beyond the retention policy (BACKUP_KEEP_*) and prunes the repository.
 func Forget(ctx context.Context) error {
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "prune")
+	}
 	o, cfg, done, err := backupSetup(ctx, "backup-prune")
 	if err != nil {
 		return err
@@ -143,6 +183,9 @@ func Check(ctx context.Context) error {
 	subset := variable("CHECK_SUBSET")
 	if subset == "" {
 		subset = "5%"
+	}
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "check", subset)
 	}
 	return resticVerb(ctx, "check", func(r backup.Restic) run.Command { return r.Check(subset) })
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/selfhosted-go/selfhosted/internal/confirm"
+	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 	"github.com/selfhosted-go/selfhosted/pkg/secrets"
@@ -67,6 +68,11 @@ func Up(ctx context.Context) error {
 		}
 		// Rendered compose files are not committed: render them for this machine.
 		mg.CtxDeps(ctx, Render)
+		if hasBackupService() {
+			if err := backup.Build(ctx, run.Local{}, "."); err != nil {
+				return err
+			}
+		}
 	}
 	return composeVerb(ctx, func(p compose.Project) run.Command { return p.Up(optionalService()...) })
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/selfhosted-go/selfhosted/internal/uploadbench"
+	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/git"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
@@ -68,6 +69,13 @@ func Deploy(ctx context.Context) error {
 			if err := exit(git.Push(ctx, run.Local{}, run.Std())); err != nil {
 				return err
 			}
+		}
+	}
+	if hasBackupService() {
+		// The backup container runs the project's own program, built here
+		// for the server's architecture and uploaded with the tree.
+		if err := backup.Build(ctx, c.Runner("/"), "."); err != nil {
+			return err
 		}
 	}
 	if err := pushFiles(ctx, c); err != nil || variable("DRY_RUN") == "1" {
@@ -142,3 +150,9 @@ func Server(ctx context.Context) error {
 
 // BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd.
 func BenchUpload(ctx context.Context) error { return uploadbench.Run(ctx, os.Stdout) }
+
+// hasBackupService reports whether the stack has the backup container.
+func hasBackupService() bool {
+	_, err := os.Stat("services/backup/docker-compose.backup.yml")
+	return err == nil
+}

@@ -105,7 +105,7 @@ func Load(ctx context.Context, root string) (*Stack, error) {
 		// `docker compose config` still checks the stack in check-config.
 		cli.WithNormalization(false),
 		cli.WithConsistency(false),
-		cli.WithResolvedPaths(false),
+		cli.WithResolvedPaths(true),
 	)
 	if err != nil {
 		return nil, err
