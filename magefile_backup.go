@@ -136,8 +136,27 @@ func Restore(ctx context.Context) error {
 		Compose: s.Project, ComposeRunner: run.Local{}, Hooks: hooks})
 }
 
-// RestoreDrill restores a snapshot into a throw-away project and checks that it comes up healthy.
-func RestoreDrill(ctx context.Context) error { return notYet("restore-drill") }
+// RestoreDrill restores SNAPSHOT (default latest) into a throw-away project, re-hydrates its databases, reports, and removes it.
+func RestoreDrill(ctx context.Context) error {
+	if variable("SERVER") != "" {
+		return notYet("restore-drill on SERVER (it runs on this machine's Docker; on the server, run it there with SERVER unset)")
+	}
+	o, _, done, err := backupSetup(ctx, "restore-drill")
+	if err != nil {
+		return err
+	}
+	defer done()
+	s, err := compose.Load(ctx, ".")
+	if err != nil {
+		return err
+	}
+	hooks, err := backup.HooksOf(s)
+	if err != nil {
+		return err
+	}
+	_, err = backup.Drill(ctx, backup.RestoreOptions{Options: o, Snapshot: variable("SNAPSHOT"), Compose: s.Project, ComposeRunner: run.Local{}, ComposeDir: ".", Hooks: hooks})
+	return err
+}
 
 // Unlock removes stale restic locks, only after proving no backup is running.
 func Unlock(ctx context.Context) error {

@@ -214,6 +214,33 @@ func TestIntegrationBackupAndRestoreEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(good), string(kept))
 
+	// A restore drill passes on a good snapshot, next to the live stack...
+	drill := func() (DrillReport, error) {
+		s, err := compose.Load(e.ctx, root)
+		require.NoError(t, err)
+		hooks, err := HooksOf(s)
+		require.NoError(t, err)
+		return Drill(ctx, RestoreOptions{Options: e.opts, Compose: p, ComposeRunner: run.Local{}, ComposeDir: root, Hooks: hooks})
+	}
+	report, err := drill()
+	require.NoError(t, err, log.buf.String())
+	assert.Equal(t, []string{"mariadb", "postgres", "redis"}, report.Restored)
+	assert.Contains(t, report.Volumes, "dumps")
+	assert.Equal(t, []string{"one", "one", "one", "one"}, e.read(), "the drill leaves the live stack alone")
+	leftovers, _ := filepath.Glob(filepath.Join(DefaultVolumesDir, report.Project+"_*"))
+	assert.Empty(t, leftovers, "the drill removes its volumes")
+
+	// ...and fails on a snapshot whose dump is corrupt.
+	e.exec("app", "rm", "-f", "/tmp/fail")
+	require.NoError(t, os.WriteFile(DumpPath(e.opts.DumpsDir, "mariadb"), []byte("this is not SQL;\n"), 0o600))
+	paths, err := ProjectVolumes(DefaultVolumesDir, name)
+	require.NoError(t, err)
+	_, err = Output(ctx, run.Local{}, e.opts.Restic.Backup(paths, nil, []string{"corrupt"}))
+	require.NoError(t, err)
+	_, err = drill()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "mariadb")
+
 	// An unknown snapshot id: a clear error, nothing changed.
 	err = e.restore("deadbeef", true)
 	assert.ErrorContains(t, err, `no snapshot "deadbeef"`)

@@ -197,6 +197,7 @@ func ParseLock(out []byte) (Lock, error) {
 var (
 	ErrWrongPassword = errors.New("the restic password is wrong (RESTIC_PASSWORD in .env does not open this repository)")
 	ErrNoRepository  = errors.New("there is no restic repository at RESTIC_REPOSITORY: create it with `go tool mage init`, or fix RESTIC_REPOSITORY in .env")
+	ErrUnreachable   = errors.New("the restic repository can't be reached (RESTIC_REPOSITORY in .env: check the host, the network and the backend's credentials)")
 )
 
 // LockedError reports a repository locked by another restic process.
@@ -215,6 +216,10 @@ func Classify(err error) error {
 	}
 	msg := ee.Stderr
 	switch {
+	// restic also asks "Is there a repository…?" when it can't connect:
+	// the network error comes first.
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "no such host"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "network is unreachable"):
+		return fmt.Errorf("%w: %s", ErrUnreachable, lastLines(msg, 1))
 	case strings.Contains(msg, "wrong password"):
 		return fmt.Errorf("%w (%s)", ErrWrongPassword, ee.Where)
 	case strings.Contains(msg, "Is there a repository at the following location?"), strings.Contains(msg, "repository does not exist"), strings.Contains(msg, "unable to open config file"):

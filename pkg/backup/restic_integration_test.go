@@ -60,4 +60,16 @@ func TestIntegrationResticRoundTrip(t *testing.T) {
 	wrong.Env = []string{"RESTIC_REPOSITORY=" + filepath.Join(dir, "repo"), "RESTIC_PASSWORD=nope", "RESTIC_CACHE_DIR=" + filepath.Join(dir, "cache")}
 	_, err = Output(ctx, r, wrong.Snapshots())
 	require.ErrorIs(t, err, ErrWrongPassword)
+
+	unreachable := restic
+	unreachable.Env = []string{"RESTIC_REPOSITORY=rest:http://127.0.0.1:9/", "RESTIC_PASSWORD=secret"}
+	_, err = Output(ctx, r, unreachable.Snapshots())
+	require.ErrorIs(t, err, ErrUnreachable)
+
+	// None of the failures changed the repository.
+	out, err = Output(ctx, r, restic.Snapshots())
+	require.NoError(t, err)
+	after, err := ParseSnapshots(out)
+	require.NoError(t, err)
+	assert.Equal(t, snaps, after)
 }

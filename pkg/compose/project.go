@@ -179,8 +179,8 @@ func (p Project) PS(services ...string) run.Command {
 
 // Create creates the stack's containers, networks and volumes without
 // starting them (restore fills the volumes first).
-func (p Project) Create() run.Command {
-	return p.command("create", "--remove-orphans")
+func (p Project) Create(services ...string) run.Command {
+	return p.command(append([]string{"create", "--remove-orphans"}, services...)...)
 }
 
 // UpWait starts services and waits until they are running and healthy.
