@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/selfhosted-go/selfhosted/internal/backupbench"
 	"github.com/selfhosted-go/selfhosted/internal/confirm"
 	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
@@ -219,4 +220,4 @@ func resticVerb(ctx context.Context, target string, build func(backup.Restic) ru
 }
 
 // BenchBackup compares the project's backup and restore with plain restic on the same volumes.
-func BenchBackup(ctx context.Context) error { return notYet("bench-backup") }
+func BenchBackup(ctx context.Context) error { return backupbench.Run(ctx, os.Stdout) }

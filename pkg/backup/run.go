@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -36,6 +37,14 @@ type Options struct {
 	Retention *Retention
 	// Log receives one line per step.
 	Log io.Writer
+	// Timing, when set, receives how long the dumps and the snapshot took
+	// (bench-backup reports the dumps apart).
+	Timing *Timing
+}
+
+// Timing splits a backup's time.
+type Timing struct {
+	Dumps, Snapshot time.Duration
 }
 
 func (o Options) volumesDir() string {
@@ -77,6 +86,7 @@ func Backup(ctx context.Context, o Options) (Summary, error) {
 	if err := os.MkdirAll(o.DumpsDir, 0o700); err != nil {
 		return Summary{}, err
 	}
+	began := time.Now()
 	for _, h := range hooks {
 		if h.Dump == "" {
 			continue
@@ -102,6 +112,10 @@ func Backup(ctx context.Context, o Options) (Summary, error) {
 		}
 	}
 
+	if o.Timing != nil {
+		o.Timing.Dumps = time.Since(began)
+		defer func(start time.Time) { o.Timing.Snapshot = time.Since(start) }(time.Now())
+	}
 	var stopped []Container
 	defer func() {
 		for _, c := range stopped {
