@@ -54,20 +54,27 @@ func backupSetup(ctx context.Context, target string) (backup.Options, backup.Con
 	return o, cfg, func() { engine.Close() }, nil
 }
 
+// withBackup runs f with the backup options of this machine's stack.
+func withBackup(ctx context.Context, target string, f func(backup.Options, backup.Config) error) error {
+	o, cfg, done, err := backupSetup(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return f(o, cfg)
+}
+
 // Backup dumps every database, then snapshots the project's volumes with restic, once.
 func Backup(ctx context.Context) error {
 	if variable("SERVER") != "" {
 		return inContainer(ctx, "once")
 	}
-	o, cfg, done, err := backupSetup(ctx, "backup")
-	if err != nil {
+	return withBackup(ctx, "backup", func(o backup.Options, cfg backup.Config) error {
+		o.Retention = &cfg.Retention
+		o.Tags = []string{"one-shot"}
+		_, err := backup.Backup(ctx, o)
 		return err
-	}
-	defer done()
-	o.Retention = &cfg.Retention
-	o.Tags = []string{"one-shot"}
-	_, err = backup.Backup(ctx, o)
-	return err
+	})
 }
 
 // ListSnapshots lists the restic snapshots: id, time, tags.
@@ -75,20 +82,9 @@ func ListSnapshots(ctx context.Context) error {
 	if variable("SERVER") != "" {
 		return inContainer(ctx, "snapshots")
 	}
-	o, _, done, err := backupSetup(ctx, "list-snapshots")
-	if err != nil {
-		return err
-	}
-	defer done()
-	out, err := backup.Output(ctx, o.Runner, o.Restic.Snapshots())
-	if err != nil {
-		return err
-	}
-	snaps, err := backup.ParseSnapshots(out)
-	if err != nil {
-		return err
-	}
-	return backup.WriteTable(os.Stdout, snaps)
+	return withBackup(ctx, "list-snapshots", func(o backup.Options, _ backup.Config) error {
+		return backup.ListSnapshots(ctx, o, os.Stdout)
+	})
 }
 
 // Restore restores SNAPSHOT (default latest) onto an empty state and re-hydrates the databases, after confirmation (FORCE=1 over existing data).
@@ -120,21 +116,25 @@ func Restore(ctx context.Context) error {
 		}
 		return exit(r.Run(ctx, p.Up(), run.Std()))
 	}
-	o, _, done, err := backupSetup(ctx, "restore")
-	if err != nil {
-		return err
-	}
-	defer done()
-	s, err := compose.Load(ctx, ".")
-	if err != nil {
-		return err
-	}
-	hooks, err := backup.HooksOf(s)
-	if err != nil {
-		return err
-	}
-	return backup.Restore(ctx, backup.RestoreOptions{Options: o, Snapshot: snapshot, Force: variable("FORCE") == "1",
-		Compose: s.Project, ComposeRunner: run.Local{}, Hooks: hooks})
+	return withStack(ctx, "restore", func(o backup.Options, s *compose.Stack, hooks []backup.Hooks) error {
+		return backup.Restore(ctx, backup.RestoreOptions{Options: o, Snapshot: snapshot, Force: variable("FORCE") == "1",
+			Compose: s.Project, ComposeRunner: run.Local{}, Hooks: hooks})
+	})
+}
+
+// withStack is withBackup plus the stack's model and backup hooks.
+func withStack(ctx context.Context, target string, f func(backup.Options, *compose.Stack, []backup.Hooks) error) error {
+	return withBackup(ctx, target, func(o backup.Options, _ backup.Config) error {
+		s, err := compose.Load(ctx, ".")
+		if err != nil {
+			return err
+		}
+		hooks, err := backup.HooksOf(s)
+		if err != nil {
+			return err
+		}
+		return f(o, s, hooks)
+	})
 }
 
 // RestoreDrill restores SNAPSHOT (default latest) into a throw-away project, re-hydrates its databases, reports, and removes it.
@@ -142,21 +142,10 @@ func RestoreDrill(ctx context.Context) error {
 	if variable("SERVER") != "" {
 		return notYet("restore-drill on SERVER (it runs on this machine's Docker; on the server, run it there with SERVER unset)")
 	}
-	o, _, done, err := backupSetup(ctx, "restore-drill")
-	if err != nil {
+	return withStack(ctx, "restore-drill", func(o backup.Options, s *compose.Stack, hooks []backup.Hooks) error {
+		_, err := backup.Drill(ctx, backup.RestoreOptions{Options: o, Snapshot: variable("SNAPSHOT"), Compose: s.Project, ComposeRunner: run.Local{}, ComposeDir: ".", Hooks: hooks})
 		return err
-	}
-	defer done()
-	s, err := compose.Load(ctx, ".")
-	if err != nil {
-		return err
-	}
-	hooks, err := backup.HooksOf(s)
-	if err != nil {
-		return err
-	}
-	_, err = backup.Drill(ctx, backup.RestoreOptions{Options: o, Snapshot: variable("SNAPSHOT"), Compose: s.Project, ComposeRunner: run.Local{}, ComposeDir: ".", Hooks: hooks})
-	return err
+	})
 }
 
 // Unlock removes stale restic locks, only after proving no backup is running.
@@ -164,17 +153,13 @@ func Unlock(ctx context.Context) error {
 	if variable("SERVER") != "" {
 		return inContainer(ctx, "unlock")
 	}
-	o, _, done, err := backupSetup(ctx, "unlock")
-	if err != nil {
+	return withBackup(ctx, "unlock", func(o backup.Options, _ backup.Config) error {
+		locks, err := backup.Unlock(ctx, o)
+		if err == nil {
+			fmt.Printf("unlock: removed %d stale lock(s)\n", len(locks))
+		}
 		return err
-	}
-	defer done()
-	locks, err := backup.Unlock(ctx, o)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("unlock: removed %d stale lock(s)\n", len(locks))
-	return nil
+	})
 }
 
 // Init creates the restic repository.
@@ -190,12 +175,9 @@ func Forget(ctx context.Context) error {
 	if variable("SERVER") != "" {
 		return inContainer(ctx, "prune")
 	}
-	o, cfg, done, err := backupSetup(ctx, "backup-prune")
-	if err != nil {
-		return err
-	}
-	defer done()
-	return exit(o.Runner.Run(ctx, o.Restic.Forget(cfg.Retention), run.Std()))
+	return withBackup(ctx, "backup-prune", func(o backup.Options, cfg backup.Config) error {
+		return exit(o.Runner.Run(ctx, o.Restic.Forget(cfg.Retention), run.Std()))
+	})
 }
 
 // Check verifies the restic repository, reading a subset of the data (CHECK_SUBSET, default 5%).
@@ -211,12 +193,9 @@ func Check(ctx context.Context) error {
 }
 
 func resticVerb(ctx context.Context, target string, build func(backup.Restic) run.Command) error {
-	o, _, done, err := backupSetup(ctx, target)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return exit(o.Runner.Run(ctx, build(o.Restic), run.Std()))
+	return withBackup(ctx, target, func(o backup.Options, _ backup.Config) error {
+		return exit(o.Runner.Run(ctx, build(o.Restic), run.Std()))
+	})
 }
 
 // BenchBackup compares the project's backup and restore with plain restic on the same volumes.

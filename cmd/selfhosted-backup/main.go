@@ -80,15 +80,7 @@ func mainErr(ctx context.Context, args []string) error {
 		o.Tags = []string{"one-shot"}
 		return backup.Once(ctx, o, notify)
 	case "snapshots":
-		out, err := backup.Output(ctx, o.Runner, o.Restic.Snapshots())
-		if err != nil {
-			return err
-		}
-		snaps, err := backup.ParseSnapshots(out)
-		if err != nil {
-			return err
-		}
-		return backup.WriteTable(os.Stdout, snaps)
+		return backup.ListSnapshots(ctx, o, os.Stdout)
 	case "restore":
 		force := len(args) > 1 && args[1] == "--force"
 		snapshot := "latest"

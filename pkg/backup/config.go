@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -53,4 +54,17 @@ func WriteTable(w io.Writer, snaps []Snapshot) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ShortID, s.Time.Local().Format("2006-01-02 15:04:05"), strings.Join(s.Tags, ","))
 	}
 	return tw.Flush()
+}
+
+// ListSnapshots prints the repository's snapshots as a table.
+func ListSnapshots(ctx context.Context, o Options, w io.Writer) error {
+	out, err := Output(ctx, o.Runner, o.Restic.Snapshots())
+	if err != nil {
+		return err
+	}
+	snaps, err := ParseSnapshots(out)
+	if err != nil {
+		return err
+	}
+	return WriteTable(w, snaps)
 }

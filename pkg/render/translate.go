@@ -482,28 +482,19 @@ func (tr *translator) parsePrimary() (expr, error) {
 		items, err := tr.parseList("]")
 		return expr{code: "jx_list(" + strings.Join(items, ", ") + ")"}, err
 	case "{":
-		var items []string
-		for !tr.accept(tokOp, "}") {
-			if len(items) > 0 {
-				if err := tr.expect(tokOp, ","); err != nil {
-					return expr{}, err
-				}
-				if tr.accept(tokOp, "}") {
-					break
-				}
-			}
+		items, err := tr.parseItems("}", func() ([]string, error) {
 			k, err := tr.parseExpr()
 			if err != nil {
-				return k, err
+				return nil, err
 			}
 			if err := tr.expect(tokOp, ":"); err != nil {
-				return k, err
+				return nil, err
 			}
 			v, err := tr.parseExpr()
-			if err != nil {
-				return v, err
-			}
-			items = append(items, k.code, v.code)
+			return []string{k.code, v.code}, err
+		})
+		if err != nil {
+			return expr{}, err
 		}
 		return expr{code: "jx_dict(" + strings.Join(items, ", ") + ")"}, nil
 	}
@@ -531,11 +522,12 @@ func (tr *translator) inLoop() bool {
 	return false
 }
 
-// parseList parses comma-separated expressions up to closer (consumed).
-func (tr *translator) parseList(closer string) ([]string, error) {
+// parseItems parses comma-separated items up to closer (consumed), a
+// trailing comma allowed, as Python does in lists, calls and dicts.
+func (tr *translator) parseItems(closer string, item func() ([]string, error)) ([]string, error) {
 	var items []string
-	for !tr.accept(tokOp, closer) {
-		if len(items) > 0 {
+	for first := true; !tr.accept(tokOp, closer); first = false {
+		if !first {
 			if err := tr.expect(tokOp, ","); err != nil {
 				return nil, err
 			}
@@ -543,44 +535,36 @@ func (tr *translator) parseList(closer string) ([]string, error) {
 				break
 			}
 		}
-		e, err := tr.parseExpr()
+		codes, err := item()
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, e.code)
+		items = append(items, codes...)
 	}
 	return items, nil
+}
+
+func (tr *translator) exprItem() ([]string, error) {
+	e, err := tr.parseExpr()
+	return []string{e.code}, err
+}
+
+// parseList parses comma-separated expressions up to closer (consumed).
+func (tr *translator) parseList(closer string) ([]string, error) {
+	return tr.parseItems(closer, tr.exprItem)
 }
 
 // parseArgs parses a call's arguments after "(": positional ones, then
 // keyword ones (name=value) passed as jx_kw pairs.
 func (tr *translator) parseArgs() ([]string, error) {
-	var args []string
-	for !tr.accept(tokOp, ")") {
-		if len(args) > 0 {
-			if err := tr.expect(tokOp, ","); err != nil {
-				return nil, err
-			}
-			if tr.accept(tokOp, ")") {
-				break
-			}
-		}
+	return tr.parseItems(")", func() ([]string, error) {
 		if t := tr.peek(); t != nil && t.kind == tokName && tr.i+1 < len(tr.toks) && tr.toks[tr.i+1].kind == tokOp && tr.toks[tr.i+1].val == "=" {
 			tr.i += 2
 			v, err := tr.parseExpr()
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, fmt.Sprintf("jx_kw(%q, %s)", t.val, v.code))
-			continue
+			return []string{fmt.Sprintf("jx_kw(%q, %s)", t.val, v.code)}, err
 		}
-		e, err := tr.parseExpr()
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, e.code)
-	}
-	return args, nil
+		return tr.exprItem()
+	})
 }
 
 var loopAttrs = map[string]string{
