@@ -69,7 +69,7 @@ func Up(ctx context.Context) error {
 		// Rendered compose files are not committed: render them for this machine.
 		mg.CtxDeps(ctx, Render)
 		if hasBackupService() {
-			if err := backup.Build(ctx, run.Local{}, "."); err != nil {
+			if err := backup.Build(ctx, run.Local{}, moduleDir(), "."); err != nil {
 				return err
 			}
 		}

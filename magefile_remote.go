@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/magefile/mage/mg"
 	"golang.org/x/term"
@@ -74,7 +76,7 @@ func Deploy(ctx context.Context) error {
 	if hasBackupService() {
 		// The backup container runs the project's own program, built here
 		// for the server's architecture and uploaded with the tree.
-		if err := backup.Build(ctx, c.Runner("/"), "."); err != nil {
+		if err := backup.Build(ctx, c.Runner("/"), moduleDir(), "."); err != nil {
 			return err
 		}
 	}
@@ -150,6 +152,13 @@ func Server(ctx context.Context) error {
 
 // BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd.
 func BenchUpload(ctx context.Context) error { return uploadbench.Run(ctx, os.Stdout) }
+
+// moduleDir is the selfhosted module's folder (this magefile's), which
+// holds the backup program's source; the stack may live elsewhere.
+func moduleDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}
 
 // hasBackupService reports whether the stack has the backup container.
 func hasBackupService() bool {

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -48,15 +49,20 @@ func ServerGOARCH(ctx context.Context, r run.Runner) (string, error) {
 	return GOARCH(string(out))
 }
 
-// Build builds the backup program for the host r runs on, into the stack
-// at root, using the Go toolchain of this machine.
-func Build(ctx context.Context, server run.Runner, root string) error {
+// Build builds the backup program for the host server runs on, from the
+// selfhosted module at moduleDir into the stack at root, with this
+// machine's Go toolchain.
+func Build(ctx context.Context, server run.Runner, moduleDir, root string) error {
 	arch, err := ServerGOARCH(ctx, server)
 	if err != nil {
 		return err
 	}
-	c := BuildCommand(arch, BinaryPath)
-	c.Dir = root
+	out, err := filepath.Abs(filepath.Join(root, BinaryPath))
+	if err != nil {
+		return err
+	}
+	c := BuildCommand(arch, out)
+	c.Dir = moduleDir
 	if _, err := run.Output(ctx, run.Local{}, c); err != nil {
 		return fmt.Errorf("build the backup program for linux/%s: %w", arch, err)
 	}

@@ -69,13 +69,19 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 	repo := t.TempDir()
 	origin := t.TempDir()
 	project := fmt.Sprintf("deployit%d", time.Now().UnixNano()%1e9)
+	backupService, err := os.ReadFile(filepath.Join(module, "services", "backup", "docker-compose.backup.yml"))
+	require.NoError(t, err)
+	resticRepo := filepath.Join("/var/backups/selfhosted", project)
+	t.Cleanup(func() { os.RemoveAll(resticRepo) })
 	writeLocal(t, repo, map[string]string{
-		".gitignore":                          ".env\n",
-		".env.example":                        "# The project name.\nCOMPOSE_PROJECT_NAME=demo\n",
-		".env":                                "COMPOSE_PROJECT_NAME=" + project + "\n",
-		"services/db/docker-compose.db.yml":   deployDB,
-		"services/app/docker-compose.app.yml": deployApp,
-		"services/app/hello.sh.j2":            "#!/bin/sh\necho hello from {{ env.COMPOSE_PROJECT_NAME }}\n",
+		".gitignore":   ".env\n/services/backup/bin/\n",
+		".env.example": "# The project name.\nCOMPOSE_PROJECT_NAME=demo\n# The backup image.\nRESTIC_IMAGE=restic/restic:0.17.3\n",
+		".env": "COMPOSE_PROJECT_NAME=" + project + "\nRESTIC_IMAGE=" + testenv.DebianImage +
+			"\nRESTIC_REPOSITORY=" + resticRepo + "\nRESTIC_PASSWORD=deploy\n",
+		"services/backup/docker-compose.backup.yml": string(backupService),
+		"services/db/docker-compose.db.yml":         deployDB,
+		"services/app/docker-compose.app.yml":       deployApp,
+		"services/app/hello.sh.j2":                  "#!/bin/sh\necho hello from {{ env.COMPOSE_PROJECT_NAME }}\n",
 	}, map[string]os.FileMode{"services/app/hello.sh.j2": 0o755})
 	git := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
 	sh(t, origin, git, "git", "init", "-q", "--bare")
@@ -114,6 +120,13 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 9, ee.ExitCode())
+
+	// Backups run on the "server" in the backup container, whose program
+	// deploy built for the server's architecture and uploaded.
+	for _, target := range []string{"init", "backup", "list-snapshots"} {
+		out = sh(t, module, env, "go", "tool", "mage", "-w", repo, target)
+	}
+	assert.Contains(t, out, "one-shot", "list-snapshots shows the snapshot taken through SSH")
 
 	// A dry run changes nothing and says so.
 	out = sh(t, module, append(env, "DRY_RUN=1"), "go", "tool", "mage", "-w", repo, "push-files")
