@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -112,4 +113,35 @@ func TestBuildCommandAndArchitectures(t *testing.T) {
 	}
 	_, err := GOARCH("pdp11")
 	assert.Error(t, err)
+}
+
+func TestStopOrderStopsDependentsFirst(t *testing.T) {
+	c := func(svc, deps string) Container {
+		return Container{ID: svc, Service: svc, Labels: map[string]string{DependsOnLabel: deps}}
+	}
+	order := StopOrder(map[string]Container{
+		"db":    c("db", ""),
+		"cache": c("cache", ""),
+		"app":   c("app", "db:service_healthy:false,cache:service_healthy:false"),
+		"proxy": c("proxy", "app:service_started:false"),
+	})
+	var names []string
+	for _, o := range order {
+		names = append(names, o.Service)
+	}
+	assert.Equal(t, []string{"proxy", "app", "cache", "db"}, names)
+}
+
+func TestSnapshotTable(t *testing.T) {
+	snaps, err := ParseSnapshots([]byte(`[{"time":"2026-11-24T23:34:11Z","tags":["scheduled","project=x"],"short_id":"84442975","summary":{"total_bytes_processed":54525952}},{"time":"2026-11-23T03:00:00Z","short_id":"aaaa1111"}]`))
+	require.NoError(t, err)
+	var out strings.Builder
+	require.NoError(t, WriteTable(&out, snaps))
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 3)
+	assert.Regexp(t, `^ID\s+TIME\s+SIZE\s+TAGS$`, lines[0])
+	assert.Contains(t, lines[1], "84442975")
+	assert.Contains(t, lines[1], "52.0 MiB")
+	assert.Contains(t, lines[1], "scheduled,project=x")
+	assert.Regexp(t, `:00\s+-\s*$`, lines[2], "restic before 0.17 records no size")
 }

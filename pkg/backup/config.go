@@ -46,12 +46,12 @@ func DumpsDir(volumesDir, project string) string {
 	return filepath.Join(VolumePath(volumesDir, project, DumpsVolume), "_data")
 }
 
-// WriteTable prints snapshots as a table: id, time, tags.
+// WriteTable prints snapshots as a table: id, time, size, tags.
 func WriteTable(w io.Writer, snaps []Snapshot) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tTAGS")
+	fmt.Fprintln(tw, "ID\tTIME\tSIZE\tTAGS")
 	for _, s := range snaps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ShortID, s.Time.Local().Format("2006-01-02 15:04:05"), strings.Join(s.Tags, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ShortID, s.Time.Local().Format("2006-01-02 15:04:05"), s.Size(), strings.Join(s.Tags, ","))
 	}
 	return tw.Flush()
 }

@@ -139,6 +139,32 @@ type Snapshot struct {
 	Paths    []string  `json:"paths"`
 	Hostname string    `json:"hostname"`
 	Tags     []string  `json:"tags"`
+	// Summary is written by restic 0.17 and later; older versions leave it nil.
+	Summary *struct {
+		TotalBytesProcessed int64 `json:"total_bytes_processed"`
+	} `json:"summary,omitempty"`
+}
+
+// Size is the snapshot's size as restic recorded it, or "-" when the
+// restic that took it did not record one (before 0.17).
+func (s Snapshot) Size() string {
+	if s.Summary == nil {
+		return "-"
+	}
+	return humanBytes(s.Summary.TotalBytesProcessed)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // ParseSnapshots reads `restic snapshots --json`.

@@ -104,8 +104,8 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 	if len(o.Hooks) == 0 {
 		o.Hooks = hooks
 	}
-	o.say("restore: stopping the project's containers")
-	for _, c := range containers {
+	o.say("restore: stopping the project's containers, dependents first")
+	for _, c := range StopOrder(containers) {
 		if c.Running {
 			if err := o.Engine.Stop(ctx, c.ID); err != nil {
 				return fmt.Errorf("stop %s: %w", c.Service, err)
