@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,7 +208,20 @@ func TestIntegrationBackupAndRestoreEndToEnd(t *testing.T) {
 	good, err := os.ReadFile(DumpPath(e.opts.DumpsDir, "app"))
 	require.NoError(t, err)
 	e.exec("app", "touch", "/tmp/fail")
-	_, err = Backup(ctx, e.opts)
+	alerts := make(chan string, 1)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		alerts <- string(body)
+	}))
+	defer receiver.Close()
+	err = Once(ctx, e.opts, Notifier{SlackWebhookURL: receiver.URL})
+	select {
+	case alert := <-alerts:
+		assert.Contains(t, alert, "Backup of "+name+" FAILED")
+		assert.Contains(t, alert, "app")
+	default:
+		t.Error("no alert reached the receiver")
+	}
 	var dumpErr *DumpError
 	require.ErrorAs(t, err, &dumpErr)
 	assert.Equal(t, "app", dumpErr.Service)
