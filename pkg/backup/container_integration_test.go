@@ -59,11 +59,7 @@ volumes:
   redis:
 `,
 	}
-	for f, content := range files {
-		path := filepath.Join(root, f)
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-	}
+	testenv.WriteFiles(t, root, files)
 	build := BuildCommand(goarchHere(t), filepath.Join(root, BinaryPath))
 	build.Dir = module
 	_, err = run.Output(ctx, run.Local{}, build)

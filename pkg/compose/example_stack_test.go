@@ -106,11 +106,7 @@ networks:
   private:
 `,
 	}
-	for name, content := range files {
-		path := filepath.Join(root, name)
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-	}
+	testenv.WriteFiles(t, root, files)
 	t.Cleanup(func() {
 		exec.Command("docker", "compose", "--project-name", project, "down", "--volumes").Run()
 	})

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/selfhosted-go/selfhosted/internal/testenv"
 )
 
 // stackOf writes compose files (by service folder) and a .env into a temp
@@ -16,12 +18,11 @@ import (
 func stackOf(t *testing.T, files map[string]string) *Stack {
 	t.Helper()
 	root := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(root, ".env"), []byte("COMPOSE_PROJECT_NAME=lint\n"), 0o600))
+	stack := map[string]string{".env": "COMPOSE_PROJECT_NAME=lint\n"}
 	for name, content := range files {
-		path := filepath.Join(root, "services", name, "docker-compose."+name+".yml")
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		stack[filepath.Join("services", name, "docker-compose."+name+".yml")] = content
 	}
+	testenv.WriteFiles(t, root, stack)
 	s, err := Load(context.Background(), root)
 	require.NoError(t, err)
 	return s
