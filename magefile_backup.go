@@ -139,11 +139,15 @@ func withStack(ctx context.Context, target string, f func(backup.Options, *compo
 
 // RestoreDrill restores SNAPSHOT (default latest) into a throw-away project, re-hydrates its databases, reports, and removes it.
 func RestoreDrill(ctx context.Context) error {
-	if variable("SERVER") != "" {
-		return notYet("restore-drill on SERVER (it runs on this machine's Docker; on the server, run it there with SERVER unset)")
+	snapshot := variable("SNAPSHOT")
+	if snapshot == "" {
+		snapshot = "latest"
 	}
-	return withStack(ctx, "restore-drill", func(o backup.Options, s *compose.Stack, hooks []backup.Hooks) error {
-		_, err := backup.Drill(ctx, backup.RestoreOptions{Options: o, Snapshot: variable("SNAPSHOT"), Compose: s.Project, ComposeRunner: run.Local{}, ComposeDir: ".", Hooks: hooks})
+	if variable("SERVER") != "" {
+		return inContainer(ctx, "drill", snapshot)
+	}
+	return withBackup(ctx, "restore-drill", func(o backup.Options, _ backup.Config) error {
+		_, err := backup.Drill(ctx, o, o.Engine.(*backup.DockerEngine), snapshot)
 		return err
 	})
 }

@@ -7,6 +7,7 @@
 //	selfhosted-backup once               one backup; exit status 0 or 1 (Slack alert on failure)
 //	selfhosted-backup snapshots          the snapshots, as a table
 //	selfhosted-backup restore [--force] SNAPSHOT
+//	selfhosted-backup drill [SNAPSHOT]   restore into a throw-away project, re-hydrate, report, remove
 //	selfhosted-backup unlock             remove restic locks proven stale
 //	selfhosted-backup init               create the restic repository
 //	selfhosted-backup prune              forget per BACKUP_KEEP_*, then prune
@@ -47,7 +48,7 @@ func environment() map[string]string {
 
 func mainErr(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: selfhosted-backup schedule|once|snapshots|restore|unlock|init|prune|check|health")
+		return fmt.Errorf("usage: selfhosted-backup schedule|once|snapshots|restore|drill|unlock|init|prune|check|health")
 	}
 	env := environment()
 	project := env["COMPOSE_PROJECT_NAME"]
@@ -88,6 +89,13 @@ func mainErr(ctx context.Context, args []string) error {
 			snapshot = rest[len(rest)-1]
 		}
 		return backup.Restore(ctx, backup.RestoreOptions{Options: o, Snapshot: snapshot, Force: force})
+	case "drill":
+		snapshot := "latest"
+		if len(args) > 1 {
+			snapshot = args[1]
+		}
+		_, err := backup.Drill(ctx, o, engine, snapshot)
+		return err
 	case "unlock":
 		locks, err := backup.Unlock(ctx, o)
 		if err == nil {

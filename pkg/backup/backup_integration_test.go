@@ -231,13 +231,7 @@ func TestIntegrationBackupAndRestoreEndToEnd(t *testing.T) {
 	assert.Equal(t, string(good), string(kept))
 
 	// A restore drill passes on a good snapshot, next to the live stack...
-	drill := func() (DrillReport, error) {
-		s, err := compose.Load(e.ctx, root)
-		require.NoError(t, err)
-		hooks, err := HooksOf(s)
-		require.NoError(t, err)
-		return Drill(ctx, RestoreOptions{Options: e.opts, Compose: p, ComposeRunner: run.Local{}, ComposeDir: root, Hooks: hooks})
-	}
+	drill := func() (DrillReport, error) { return Drill(ctx, e.opts, engine, "latest") }
 	report, err := drill()
 	require.NoError(t, err, log.buf.String())
 	assert.Equal(t, []string{"mariadb", "postgres", "redis"}, report.Restored)
@@ -245,6 +239,9 @@ func TestIntegrationBackupAndRestoreEndToEnd(t *testing.T) {
 	assert.Equal(t, []string{"one", "one", "one", "one"}, e.read(), "the drill leaves the live stack alone")
 	leftovers, _ := filepath.Glob(filepath.Join(DefaultVolumesDir, report.Project+"_*"))
 	assert.Empty(t, leftovers, "the drill removes its volumes")
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label="+drillLabel+"="+report.Project, "-q").Output()
+	require.NoError(t, err)
+	assert.Empty(t, strings.TrimSpace(string(out)), "the drill removes its containers")
 
 	// ...and fails on a snapshot whose dump is corrupt.
 	e.exec("app", "rm", "-f", "/tmp/fail")

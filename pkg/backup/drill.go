@@ -9,7 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
@@ -26,118 +30,143 @@ func (r DrillReport) String() string {
 		r.Snapshot, r.Project, len(r.Volumes), strings.Join(r.Volumes, ", "), len(r.Restored), strings.Join(r.Restored, ", "))
 }
 
-// Drill proves a snapshot restores without touching the live stack: it
-// creates a throw-away compose project next to it (same files, another
-// name, no published ports), restores the snapshot into that project's
-// volumes, starts the services that have restore hooks, waits until they
-// are healthy, feeds them their dumps, reports, and removes the project
-// with its volumes whatever happened.
-func Drill(ctx context.Context, o RestoreOptions) (DrillReport, error) {
-	if o.Snapshot == "" {
-		o.Snapshot = "latest"
-	}
-	drill := o.Compose
-	drill.Name = fmt.Sprintf("%s-drill-%d", o.Project, time.Now().Unix())
-	report := DrillReport{Project: drill.Name, Snapshot: o.Snapshot}
-	std := run.Streams{Stdout: o.Log, Stderr: o.Log}
+// drillLabel marks everything a drill creates, so it can all be removed.
+const drillLabel = "io.selfhosted.drill"
 
-	// An override file strips published ports so the drill can't clash
-	// with the live stack.
-	override, err := noPortsOverride(o.ComposeDir, o.Hooks)
+// Drill proves a snapshot restores without touching the live stack. Next
+// to it, it creates a throw-away project with the Docker Engine API alone
+// (so it also runs inside the backup container, which has no compose CLI):
+// for each service with a restore hook, a copy of its live container (same
+// image, command, environment and healthcheck; no published ports; its own
+// network and volumes, filled from the snapshot). It starts them, waits
+// until they are healthy, feeds them their dumps, reports, and removes
+// everything it created whatever happened.
+func Drill(ctx context.Context, o Options, e *DockerEngine, snapshot string) (DrillReport, error) {
+	if snapshot == "" {
+		snapshot = "latest"
+	}
+	name := fmt.Sprintf("%s-drill-%d", o.Project, time.Now().Unix())
+	report := DrillReport{Project: name, Snapshot: snapshot}
+	hooks, live, err := Discover(ctx, e, o.Project)
 	if err != nil {
 		return report, err
 	}
-	defer os.Remove(override)
-	drill.Files = append(append([]string{}, drill.Files...), override)
-	defer func() {
-		_ = o.ComposeRunner.Run(context.WithoutCancel(ctx), drill.DownEverything(), std)
-	}()
 
 	staging, err := os.MkdirTemp("", "selfhosted-drill-")
 	if err != nil {
 		return report, err
 	}
 	defer os.RemoveAll(staging)
-	o.say("drill: restoring snapshot %s into %s", o.Snapshot, staging)
-	if _, err := Output(ctx, o.Runner, o.Restic.Restore(o.Snapshot, staging)); err != nil {
+	o.say("drill: restoring snapshot %s into %s", snapshot, staging)
+	if _, err := Output(ctx, o.Runner, o.Restic.Restore(snapshot, staging)); err != nil {
 		return report, fmt.Errorf("restic restore: %w", err)
 	}
-	restoredVolumes := filepath.Join(staging, o.volumesDir())
-
-	var hydrate []string
-	for _, h := range o.Hooks {
-		if h.Restore != "" {
-			hydrate = append(hydrate, h.Service)
-		}
-	}
-	sort.Strings(hydrate)
-	if err := o.ComposeRunner.Run(ctx, drill.Create(hydrate...), std); err != nil {
-		return report, err
-	}
-	entries, err := os.ReadDir(restoredVolumes)
+	restored := filepath.Join(staging, o.volumesDir())
+	entries, err := os.ReadDir(restored)
 	if err != nil {
 		return report, fmt.Errorf("the snapshot holds no volumes of %s: %w", o.Project, err)
 	}
 	prefix := o.Project + "_"
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), prefix) {
-			continue
-		}
-		volume := strings.TrimPrefix(e.Name(), prefix)
-		report.Volumes = append(report.Volumes, volume)
-		target := filepath.Join(VolumePath(o.volumesDir(), drill.Name, volume), "_data")
-		if _, err := os.Stat(target); err != nil {
-			continue // not used by the services the drill starts
-		}
-		if _, err := run.Output(ctx, run.Local{}, run.Command{Args: []string{"cp", "-a", filepath.Join(restoredVolumes, e.Name(), "_data") + "/.", target}}); err != nil {
-			return report, fmt.Errorf("copy volume %s into the drill: %w", volume, err)
+	for _, en := range entries {
+		if strings.HasPrefix(en.Name(), prefix) {
+			report.Volumes = append(report.Volumes, strings.TrimPrefix(en.Name(), prefix))
 		}
 	}
-	if err := o.ComposeRunner.Run(ctx, drill.UpWait(hydrate...), std); err != nil {
-		return report, fmt.Errorf("the drill's services did not become healthy: %w", err)
+	sort.Strings(report.Volumes)
+
+	defer e.removeDrill(context.WithoutCancel(ctx), name)
+	labels := map[string]string{drillLabel: name}
+	if _, err := e.cli.NetworkCreate(ctx, name, network.CreateOptions{Labels: labels}); err != nil {
+		return report, fmt.Errorf("create the drill's network: %w", err)
 	}
-	_, containers, err := Discover(ctx, o.Engine, drill.Name)
-	if err != nil {
-		return report, err
-	}
-	dumps := filepath.Join(restoredVolumes, prefix+DumpsVolume, "_data")
-	for _, h := range o.Hooks {
+	for _, h := range hooks {
 		if h.Restore == "" {
 			continue
 		}
-		ho := o
-		ho.DumpsDir = dumps
-		if err := feedDump(ctx, ho, h, containers[h.Service]); err != nil {
+		c, ok := live[h.Service]
+		if !ok {
+			return report, fmt.Errorf("drill: service %s has no container to copy: run `go tool mage up` first", h.Service)
+		}
+		id, err := e.cloneForDrill(ctx, o, c, name, restored)
+		if err != nil {
+			return report, fmt.Errorf("drill: %s: %w", h.Service, err)
+		}
+		if err := e.Start(ctx, id); err != nil {
+			return report, fmt.Errorf("drill: start %s: %w", h.Service, err)
+		}
+		if err := e.WaitHealthy(ctx, id); err != nil {
+			return report, fmt.Errorf("drill: %s: %w", h.Service, err)
+		}
+		ro := RestoreOptions{Options: o}
+		ro.DumpsDir = filepath.Join(restored, prefix+DumpsVolume, "_data")
+		if err := feedDump(ctx, ro, h, Container{ID: id, Service: h.Service}); err != nil {
 			return report, fmt.Errorf("drill: %w", err)
 		}
 		report.Restored = append(report.Restored, h.Service)
+	}
+	if len(report.Restored) == 0 {
+		return report, fmt.Errorf("no service of %s has a %s label: there is nothing for a drill to prove", o.Project, RestoreLabel)
 	}
 	o.say("%s", report)
 	return report, nil
 }
 
-// noPortsOverride writes a compose override that removes the published
-// ports of the services the drill starts.
-func noPortsOverride(dir string, hooks []Hooks) (string, error) {
-	var b strings.Builder
-	b.WriteString("services:\n")
-	n := 0
-	for _, h := range hooks {
-		if h.Restore != "" {
-			fmt.Fprintf(&b, "  %s:\n    ports: !reset []\n", h.Service)
-			n++
-		}
-	}
-	if n == 0 {
-		return "", fmt.Errorf("no service has a %s label: there is nothing for a drill to prove", RestoreLabel)
-	}
-	f, err := os.CreateTemp(dir, ".drill-override-*.yml")
+// cloneForDrill creates a copy of live container c in the drill, its
+// project volumes replaced by drill volumes filled from the snapshot.
+func (e *DockerEngine) cloneForDrill(ctx context.Context, o Options, c Container, drill, restored string) (string, error) {
+	info, err := e.cli.ContainerInspect(ctx, c.ID)
 	if err != nil {
 		return "", err
 	}
-	f.Close()
-	if err := atomicfile.WriteFile(f.Name(), []byte(b.String()), 0o644); err != nil {
+	labels := map[string]string{drillLabel: drill}
+	for _, k := range []string{DumpLabel, RestoreLabel} {
+		labels[k] = info.Config.Labels[k]
+	}
+	var mounts []mount.Mount
+	for _, m := range info.Mounts {
+		if m.Type != mount.TypeVolume || !strings.HasPrefix(m.Name, o.Project+"_") {
+			continue // bind mounts and foreign volumes stay out of a drill
+		}
+		v := drill + "_" + strings.TrimPrefix(m.Name, o.Project+"_")
+		if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: v, Labels: labels}); err != nil {
+			return "", err
+		}
+		source := filepath.Join(restored, m.Name, "_data")
+		if _, err := os.Stat(source); err == nil {
+			target := filepath.Join(VolumePath(o.volumesDir(), drill, strings.TrimPrefix(m.Name, o.Project+"_")), "_data")
+			if _, err := run.Output(ctx, run.Local{}, run.Command{Args: []string{"cp", "-a", source + "/.", target}}); err != nil {
+				return "", fmt.Errorf("fill volume %s: %w", v, err)
+			}
+		}
+		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: v, Target: m.Destination})
+	}
+	config := &container.Config{
+		Image: info.Config.Image, Cmd: info.Config.Cmd, Entrypoint: info.Config.Entrypoint,
+		Env: info.Config.Env, User: info.Config.User, WorkingDir: info.Config.WorkingDir,
+		Healthcheck: info.Config.Healthcheck, Labels: labels,
+	}
+	host := &container.HostConfig{Mounts: mounts, NetworkMode: container.NetworkMode(drill)}
+	created, err := e.cli.ContainerCreate(ctx, config, host, &network.NetworkingConfig{
+		EndpointsConfig: map[string]*network.EndpointSettings{drill: {Aliases: []string{c.Service}}},
+	}, nil, drill+"-"+c.Service)
+	if err != nil {
 		return "", err
 	}
-	return filepath.Base(f.Name()), nil
+	return created.ID, nil
+}
+
+// removeDrill removes the drill's containers, volumes and network.
+func (e *DockerEngine) removeDrill(ctx context.Context, drill string) {
+	filter := filtersFor(drillLabel + "=" + drill)
+	if list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filter}); err == nil {
+		for _, c := range list {
+			_ = e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		}
+	}
+	if vols, err := e.cli.VolumeList(ctx, volume.ListOptions{Filters: filter}); err == nil {
+		for _, v := range vols.Volumes {
+			_ = e.cli.VolumeRemove(ctx, v.Name, true)
+		}
+	}
+	_ = e.cli.NetworkRemove(ctx, drill)
 }

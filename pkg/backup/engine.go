@@ -165,3 +165,5 @@ func Discover(ctx context.Context, e Engine, project string) ([]Hooks, map[strin
 	}
 	return hooks, byService, nil
 }
+
+func filtersFor(label string) filters.Args { return filters.NewArgs(filters.Arg("label", label)) }

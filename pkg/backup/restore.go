@@ -46,9 +46,6 @@ type RestoreOptions struct {
 	// compose CLI, it is nil and the existing containers are used.
 	Compose       compose.Project
 	ComposeRunner run.Runner
-	// ComposeDir is the stack root on this machine (the drill writes its
-	// override file there).
-	ComposeDir string
 	// Hooks default to the containers' labels.
 	Hooks []Hooks
 }

@@ -26,6 +26,9 @@ const deployDB = `services:
     networks: [private]
     volumes: ["data:/data"]
     healthcheck: {test: ["CMD", "redis-cli", "ping"], interval: 1s, retries: 30}
+    labels:
+      selfhosted.backup.dump: redis-cli SAVE
+      selfhosted.backup.restore: "true"
 networks:
   private:
 volumes:
@@ -127,6 +130,8 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 		out = sh(t, module, env, "go", "tool", "mage", "-w", repo, target)
 	}
 	assert.Contains(t, out, "one-shot", "list-snapshots shows the snapshot taken through SSH")
+	out = sh(t, module, env, "go", "tool", "mage", "-w", repo, "restore-drill")
+	assert.Contains(t, out, "re-hydrated from their dumps (db)", "the drill ran in the backup container on the server")
 
 	// A dry run changes nothing and says so.
 	out = sh(t, module, append(env, "DRY_RUN=1"), "go", "tool", "mage", "-w", repo, "push-files")
