@@ -102,7 +102,7 @@ func Run(ctx context.Context, out io.Writer) error {
 		err := f()
 		return time.Since(start), err
 	}
-	fmt.Fprintf(out, "2,000 files, 52 MB in %d volumes of project %s\n%-22s %12s %12s %12s %8s\n", len(paths), project, "step", "plain restic", "project", "(dumps)", "ratio")
+	fmt.Fprintf(out, "2,000 files, 52 MB in %d volumes of project %s\n%-22s %12s %12s %12s %8s\n", len(paths), project, "step", "plain restic", "project", "(apart)", "ratio")
 	row := func(name string, plainTime, oursTime, dumps time.Duration) {
 		fmt.Fprintf(out, "%-22s %10.0fms %10.0fms %10.0fms %7.2fx\n", name, ms(plainTime), ms(oursTime), ms(dumps), float64(oursTime-dumps)/float64(plainTime))
 	}
@@ -120,9 +120,14 @@ func Run(ctx context.Context, out io.Writer) error {
 		}
 		row(step, plainTime, oursTime, timing.Dumps)
 	}
-	plainTarget := filepath.Join(work, "plain-restore")
+	// Plain restic restores onto the same volumes: empty them, restore in place.
 	plainTime, err := timeIt(func() error {
-		_, err := backup.Output(ctx, local, plain.Restore("latest", plainTarget))
+		for _, p := range paths {
+			if err := emptyDir(filepath.Join(p, "_data")); err != nil {
+				return err
+			}
+		}
+		_, err := backup.Output(ctx, local, plain.Restore("latest", "/", paths...))
 		return err
 	})
 	if err != nil {
@@ -134,9 +139,24 @@ func Run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	row("restore", plainTime, oursTime, 0)
-	fmt.Fprintln(out, "target: the project's backup and restore (dumps apart) at most 1.05x plain restic")
+	row("restore", plainTime, oursTime, timing.Lifecycle)
+	fmt.Fprintln(out, "(apart): the databases' own time, not compared: discovery and dumps for a backup; stopping,")
+	fmt.Fprintln(out, "starting, waiting for health and loading dumps for a restore. ratio = (project - apart) / plain.")
+	fmt.Fprintln(out, "target: at most 1.05x plain restic")
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -2,10 +2,13 @@ package backup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"time"
 
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -72,19 +75,6 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 			return &ExistingStateError{Volumes: full}
 		}
 	}
-	// The snapshot must exist before anything is touched.
-	out, err := Output(ctx, o.Runner, o.Restic.Snapshots())
-	if err != nil {
-		return err
-	}
-	snaps, err := ParseSnapshots(out)
-	if err != nil {
-		return err
-	}
-	if !hasSnapshot(snaps, o.Snapshot) {
-		return fmt.Errorf("no snapshot %q in the repository: list them with `go tool mage list-snapshots`", o.Snapshot)
-	}
-
 	std := run.Streams{Stdout: o.Log, Stderr: o.Log}
 	if o.ComposeRunner != nil {
 		// Recreate what may have been destroyed; containers are created
@@ -94,6 +84,25 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 			return err
 		}
 	}
+	paths, err := ProjectVolumes(volumes, o.Project)
+	if err != nil {
+		return err
+	}
+	// Restore next to the volumes first, on the same filesystem, while the
+	// stack still runs: an unknown snapshot, a wrong password or a broken
+	// repository fails here, before anything is touched, and the volumes
+	// are then refilled by renames.
+	staging := filepath.Join(volumes, fmt.Sprintf(".%s-restore-%d", o.Project, time.Now().UnixNano()))
+	defer os.RemoveAll(staging)
+	o.say("restore: restoring snapshot %s", o.Snapshot)
+	if _, err := Output(ctx, o.Runner, o.Restic.Restore(o.Snapshot, staging, paths...)); err != nil {
+		var ee *run.ExitError
+		if errors.As(err, &ee) && strings.Contains(ee.Stderr, "no matching ID found") {
+			return fmt.Errorf("no snapshot %q in the repository (nothing was changed): list them with `go tool mage list-snapshots`", o.Snapshot)
+		}
+		return fmt.Errorf("restic restore (nothing was changed): %w", err)
+	}
+
 	hooks, containers, err := Discover(ctx, o.Engine, o.Project)
 	if err != nil {
 		return err
@@ -101,6 +110,7 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 	if len(o.Hooks) == 0 {
 		o.Hooks = hooks
 	}
+	lifecycle := time.Now()
 	o.say("restore: stopping the project's containers, dependents first")
 	for _, c := range StopOrder(containers) {
 		if c.Running {
@@ -109,21 +119,22 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 			}
 		}
 	}
-	paths, err := ProjectVolumes(volumes, o.Project)
-	if err != nil {
-		return err
-	}
+	stopping := time.Since(lifecycle)
 	for _, p := range paths {
-		o.say("restore: emptying %s", filepath.Base(p))
-		if err := emptyDir(filepath.Join(p, "_data")); err != nil {
+		o.say("restore: refilling %s", filepath.Base(p))
+		data := filepath.Join(p, "_data")
+		if err := emptyDir(data); err != nil {
+			return err
+		}
+		if err := moveContents(filepath.Join(staging, data), data); err != nil {
 			return err
 		}
 	}
-	o.say("restore: restoring snapshot %s", o.Snapshot)
-	if _, err := Output(ctx, o.Runner, o.Restic.Restore(o.Snapshot, "/", paths...)); err != nil {
-		return fmt.Errorf("restic restore: %w", err)
-	}
 
+	starting := time.Now()
+	if o.Timing != nil {
+		defer func() { o.Timing.Lifecycle = stopping + time.Since(starting) }()
+	}
 	started := map[string]bool{}
 	for _, h := range o.Hooks {
 		if h.Restore == "" {
@@ -176,16 +187,22 @@ func feedDump(ctx context.Context, o RestoreOptions, h Hooks, c Container) error
 	return nil
 }
 
-func hasSnapshot(snaps []Snapshot, id string) bool {
-	if id == "latest" {
-		return len(snaps) > 0
+// moveContents renames what from holds into to (same filesystem); a
+// missing from (a volume the snapshot excludes) leaves to empty.
+func moveContents(from, to string) error {
+	entries, err := os.ReadDir(from)
+	if os.IsNotExist(err) {
+		return nil
 	}
-	for _, s := range snaps {
-		if s.ID == id || s.ShortID == id || (len(id) >= 8 && len(s.ID) >= len(id) && s.ID[:len(id)] == id) {
-			return true
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())); err != nil {
+			return fmt.Errorf("refill %s: %w", to, err)
 		}
 	}
-	return false
+	return nil
 }
 
 // emptyDir removes what dir holds, keeping dir itself.

@@ -37,14 +37,16 @@ type Options struct {
 	Retention *Retention
 	// Log receives one line per step.
 	Log io.Writer
-	// Timing, when set, receives how long the dumps and the snapshot took
-	// (bench-backup reports the dumps apart).
+	// Timing, when set, receives how the time was spent (bench-backup
+	// reports the databases' own work apart from restic's).
 	Timing *Timing
 }
 
-// Timing splits a backup's time.
+// Timing splits a backup's or a restore's time: Dumps is discovering the
+// services and dumping them; Lifecycle is a restore's stopping, starting,
+// waiting for health and loading the dumps.
 type Timing struct {
-	Dumps, Snapshot time.Duration
+	Dumps, Snapshot, Lifecycle time.Duration
 }
 
 func (o Options) volumesDir() string {
@@ -79,6 +81,7 @@ func (e *DumpError) Unwrap() error { return e.Err }
 // stop=true (starting them again whatever happens), snapshots the volumes
 // folder minus the live-state volumes, and applies the retention.
 func Backup(ctx context.Context, o Options) (Summary, error) {
+	began := time.Now()
 	hooks, containers, err := Discover(ctx, o.Engine, o.Project)
 	if err != nil {
 		return Summary{}, err
@@ -86,7 +89,6 @@ func Backup(ctx context.Context, o Options) (Summary, error) {
 	if err := os.MkdirAll(o.DumpsDir, 0o700); err != nil {
 		return Summary{}, err
 	}
-	began := time.Now()
 	for _, h := range hooks {
 		if h.Dump == "" {
 			continue
