@@ -34,6 +34,14 @@ func inContainer(ctx context.Context, args ...string) error {
 	return exit(r.Run(ctx, p.Run("backup", tty(), args...), run.Std()))
 }
 
+// snapshotVariable is SNAPSHOT, latest by default.
+func snapshotVariable() string {
+	if s := variable("SNAPSHOT"); s != "" {
+		return s
+	}
+	return "latest"
+}
+
 // Backup dumps every database, then snapshots the project's volumes with restic, once, in the backup container.
 func Backup(ctx context.Context) error { return inContainer(ctx, "once") }
 
@@ -42,10 +50,7 @@ func ListSnapshots(ctx context.Context) error { return inContainer(ctx, "snapsho
 
 // Restore restores SNAPSHOT (default latest) onto an empty state and re-hydrates the databases, after confirmation (FORCE=1 over existing data).
 func Restore(ctx context.Context) error {
-	snapshot := variable("SNAPSHOT")
-	if snapshot == "" {
-		snapshot = "latest"
-	}
+	snapshot := snapshotVariable()
 	p, r, err := project(ctx)
 	if err != nil {
 		return err
@@ -71,10 +76,7 @@ func Restore(ctx context.Context) error {
 
 // RestoreDrill restores SNAPSHOT (default latest) into a throw-away project, re-hydrates its databases, reports, and removes it.
 func RestoreDrill(ctx context.Context) error {
-	snapshot := variable("SNAPSHOT")
-	if snapshot == "" {
-		snapshot = "latest"
-	}
+	snapshot := snapshotVariable()
 	return inContainer(ctx, "drill", snapshot)
 }
 

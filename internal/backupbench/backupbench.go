@@ -138,7 +138,7 @@ func Run(ctx context.Context, out io.Writer) error {
 	// Plain restic restores onto the same volumes: empty them, restore in place.
 	plainTime, err := timeIt(func() error {
 		for _, p := range paths {
-			if err := emptyDir(filepath.Join(p, "_data")); err != nil {
+			if err := backup.EmptyDir(filepath.Join(p, "_data")); err != nil {
 				return err
 			}
 		}
@@ -162,16 +162,3 @@ func Run(ctx context.Context, out io.Writer) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func emptyDir(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return err
-		}
-	}
-	return nil
-}

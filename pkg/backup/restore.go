@@ -123,7 +123,7 @@ func Restore(ctx context.Context, o RestoreOptions) error {
 	for _, p := range paths {
 		o.say("restore: refilling %s", filepath.Base(p))
 		data := filepath.Join(p, "_data")
-		if err := emptyDir(data); err != nil {
+		if err := EmptyDir(data); err != nil {
 			return err
 		}
 		if err := moveContents(filepath.Join(staging, data), data); err != nil {
@@ -205,8 +205,8 @@ func moveContents(from, to string) error {
 	return nil
 }
 
-// emptyDir removes what dir holds, keeping dir itself.
-func emptyDir(dir string) error {
+// EmptyDir removes what dir holds, keeping dir itself (a volume's _data).
+func EmptyDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
