@@ -18,8 +18,8 @@ import (
 // `docker compose run --rm backup ARGS`. Go code can call pkg/backup directly.
 
 func inContainer(ctx context.Context, args ...string) error {
-	if !hasBackupService() {
-		return fmt.Errorf("the stack has no backup container (services/backup/docker-compose.backup.yml)")
+	if _, err := os.Stat(backup.ComposeFile); err != nil {
+		return fmt.Errorf("the stack has no backup container (%s)", backup.ComposeFile)
 	}
 	p, r, err := project(ctx)
 	if err != nil {
@@ -27,7 +27,7 @@ func inContainer(ctx context.Context, args ...string) error {
 	}
 	if variable("SERVER") == "" {
 		// On this machine the program is built here (deploy builds it for SERVER).
-		if err := backup.Build(ctx, r, moduleDir(), "."); err != nil {
+		if _, err := backup.Build(ctx, r, "."); err != nil {
 			return err
 		}
 	}

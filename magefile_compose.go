@@ -12,10 +12,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/selfhosted-go/selfhosted/internal/confirm"
-	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 	"github.com/selfhosted-go/selfhosted/pkg/secrets"
+	"github.com/selfhosted-go/selfhosted/pkg/stack"
 )
 
 // project opens the stack of the current directory and the runner it runs on.
@@ -62,19 +62,17 @@ func service(target string) (string, error) {
 // Up renders the templates, then starts the stack (or SERVICE) in the background: `docker compose up -d --remove-orphans`.
 func Up(ctx context.Context) error {
 	if variable("SERVER") == "" {
-		// A fresh clone has no .env: create it, secrets generated.
+		// A fresh clone has no .env: create it, secrets generated. The
+		// project name comes from it, so it must exist before the stack opens.
 		if _, err := secrets.EnsureEnv(ctx, ".", run.Local{}, os.Stdout); err != nil {
 			return err
 		}
-		// Rendered compose files are not committed: render them for this machine.
-		mg.CtxDeps(ctx, Render)
-		if hasBackupService() {
-			if err := backup.Build(ctx, run.Local{}, moduleDir(), "."); err != nil {
-				return err
-			}
-		}
 	}
-	return composeVerb(ctx, func(p compose.Project) run.Command { return p.Up(optionalService()...) })
+	s, err := openStack(ctx)
+	if err != nil {
+		return explain(err)
+	}
+	return explain(s.Up(ctx, stack.UpOptions{Services: optionalService()}))
 }
 
 func optionalService() []string {

@@ -104,7 +104,7 @@ func TestClassify(t *testing.T) {
 
 func TestBuildCommandAndArchitectures(t *testing.T) {
 	c := BuildCommand("arm64", "out")
-	assert.Equal(t, []string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "out", "./cmd/selfhosted-backup"}, c.Args)
+	assert.Equal(t, []string{"go", "build", "-trimpath", "-ldflags", "-s -w", "-o", "out", "github.com/selfhosted-go/selfhosted/cmd/selfhosted-backup"}, c.Args)
 	assert.Equal(t, []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64"}, c.Env)
 	for machine, want := range map[string]string{"x86_64\n": "amd64", "aarch64": "arm64", "armv7l": "arm"} {
 		got, err := GOARCH(machine)

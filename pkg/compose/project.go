@@ -49,10 +49,21 @@ func (p Project) Up(services ...string) run.Command {
 	return p.command(append([]string{"up", "-d", "--remove-orphans"}, services...)...)
 }
 
-// Restart restarts service's containers only (all when empty); the others
-// keep running untouched.
-func (p Project) Restart(service string) run.Command {
-	return p.command(optional([]string{"restart"}, service)...)
+// Restart restarts the services' containers only (all when none is named);
+// the others keep running untouched.
+func (p Project) Restart(services ...string) run.Command {
+	return p.command(append([]string{"restart"}, named(services)...)...)
+}
+
+// named drops empty service names: an unset SERVICE means all.
+func named(services []string) []string {
+	var out []string
+	for _, s := range services {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // RestartHard recreates service's containers (all when empty) and their

@@ -70,14 +70,14 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 
 	repo := t.TempDir()
-	origin := t.TempDir()
 	project := fmt.Sprintf("deployit%d", time.Now().UnixNano()%1e9)
 	backupService, err := os.ReadFile(filepath.Join(module, "services", "backup", "docker-compose.backup.yml"))
 	require.NoError(t, err)
 	resticRepo := filepath.Join("/var/backups/selfhosted", project)
 	t.Cleanup(func() { os.RemoveAll(resticRepo) })
-	writeLocal(t, repo, map[string]string{
-		".gitignore":   ".env\n/services/backup/bin/\n",
+	files := map[string]string{
+		// hello.sh is rendered from its template: .gitignore lists it, as render keeps it.
+		".gitignore":   ".env\n/services/backup/bin/\n/services/app/hello.sh\n",
 		".env.example": "# The project name.\nCOMPOSE_PROJECT_NAME=demo\n# The backup image.\nRESTIC_IMAGE=restic/restic:0.17.3\n",
 		".env": "COMPOSE_PROJECT_NAME=" + project + "\nRESTIC_IMAGE=" + testenv.DebianImage +
 			"\nRESTIC_REPOSITORY=" + resticRepo + "\nRESTIC_PASSWORD=deploy\n",
@@ -85,17 +85,15 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 		"services/db/docker-compose.db.yml":         deployDB,
 		"services/app/docker-compose.app.yml":       deployApp,
 		"services/app/hello.sh.j2":                  "#!/bin/sh\necho hello from {{ env.COMPOSE_PROJECT_NAME }}\n",
-	}, map[string]os.FileMode{"services/app/hello.sh.j2": 0o755})
-	git := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
-	sh(t, origin, git, "git", "init", "-q", "--bare")
-	sh(t, repo, git, "git", "init", "-q", "-b", "main")
-	// Render once so that .gitignore lists the generated file before the commit.
+	}
+	testenv.StackRepo(t, repo, files)
+	require.NoError(t, os.Chmod(filepath.Join(repo, "services/app/hello.sh.j2"), 0o755))
+	testenv.Git(t, repo, "commit", "-q", "-am", "executable template")
+	// Render once so that .gitignore holds render's managed block before the deploy checks git.
 	_, err = render.Tree(context.Background(), render.Options{Root: repo})
 	require.NoError(t, err)
-	sh(t, repo, git, "git", "add", ".")
-	sh(t, repo, git, "git", "commit", "-q", "-m", "stack")
-	sh(t, repo, git, "git", "remote", "add", "origin", origin)
-	sh(t, repo, git, "git", "push", "-q", "-u", "origin", "main")
+	testenv.Git(t, repo, "commit", "-q", "-am", "rendered paths ignored")
+	git := testenv.GitEnv
 
 	dir := filepath.Join(t.TempDir(), "srv", "stack")
 	env := append(git, "SERVER="+s.Alias, "SSH_CONFIG="+s.Config, "DIR="+dir, "SSH_AUTH_SOCK=")

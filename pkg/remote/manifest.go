@@ -55,7 +55,8 @@ func Ignore(root string) (*gitignore.GitIgnore, error) {
 // LocalManifest describes root minus the ignored paths, hashing every file.
 // Symbolic links are not uploaded and are reported as an error naming them.
 func LocalManifest(root string, ignore *gitignore.GitIgnore) (Manifest, error) {
-	return localManifest(root, ignore, nil)
+	m, _, err := localManifest(root, ignore, nil)
+	return m, err
 }
 
 // hashKey identifies a file's content well enough to reuse its hash: the
@@ -115,12 +116,10 @@ func (c *HashCache) Save() {
 	_ = atomicfile.WriteFileUnsynced(c.path, []byte(b.String()), 0o600)
 }
 
-// LocalManifestCached is LocalManifest reusing and updating cache.
-func LocalManifestCached(root string, ignore *gitignore.GitIgnore, cache *HashCache) (Manifest, error) {
-	return localManifest(root, ignore, cache)
-}
-
-func localManifest(root string, ignore *gitignore.GitIgnore, cache *HashCache) (Manifest, error) {
+// localManifest describes root, reusing and updating cache when it is not
+// nil. It also returns each file's size and nanosecond mtime, so an upload
+// can tell a file rewritten since it was hashed.
+func localManifest(root string, ignore *gitignore.GitIgnore, cache *HashCache) (Manifest, map[string]hashKey, error) {
 	m := Manifest{}
 	seen := map[string]cachedHash{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -174,7 +173,11 @@ func localManifest(root string, ignore *gitignore.GitIgnore, cache *HashCache) (
 	if cache != nil && err == nil {
 		cache.entries = seen
 	}
-	return m, err
+	stamps := make(map[string]hashKey, len(seen))
+	for path, c := range seen {
+		stamps[path] = c.key
+	}
+	return m, stamps, err
 }
 
 func hashFile(path string) (string, error) {
@@ -195,9 +198,11 @@ func hashFile(path string) (string, error) {
 // size, mtime, path; NUL separated), then the release's cache file holds
 // the content hashes recorded when it was uploaded. A file whose size,
 // mtime or mode no longer matches its cache line (changed on the server
-// since) gets no hash, so it is sent again.
+// since) gets no hash, so it is sent again. Symbolic links and other
+// special files planted on the server are listed too, so a push replaces
+// them instead of writing through them.
 func ManifestScript(cache string) string {
-	return `find . -mindepth 1 \( -type f -o -type d \) -printf '%y %m %s %T@ %P\0' && printf '\n--cache--\n' && { cat ` + cache + ` 2>/dev/null || true; }`
+	return `find . -mindepth 1 -printf '%y %m %s %T@ %P\0' && printf '\n--cache--\n' && { cat ` + cache + ` 2>/dev/null || true; }`
 }
 
 // emptyManifest is ManifestScript's output for a missing tree.
@@ -225,7 +230,12 @@ func ParseManifest(out []byte) (Manifest, error) {
 		size, _ := strconv.ParseInt(f[2], 10, 64)
 		sec, _, _ := strings.Cut(f[3], ".")
 		mtime, _ := strconv.ParseInt(sec, 10, 64)
-		m[f[4]] = Entry{Path: f[4], Dir: f[0] == "d", Mode: fs.FileMode(mode), Size: size, MTime: mtime}
+		e := Entry{Path: f[4], Dir: f[0] == "d", Mode: fs.FileMode(mode), Size: size, MTime: mtime}
+		if f[0] != "d" && f[0] != "f" {
+			// A link, a pipe, a device: never the same as an uploaded file.
+			e.Mode |= fs.ModeIrregular
+		}
+		m[f[4]] = e
 	}
 	for _, line := range strings.Split(cache, "\n") {
 		c, ok := parseCacheLine(line)
@@ -259,18 +269,6 @@ func parseCacheLine(line string) (Entry, bool) {
 		return Entry{}, false
 	}
 	return Entry{Hash: f[0], Mode: fs.FileMode(mode), Size: size, MTime: mtime, Path: f[4]}, true
-}
-
-func splitNUL(data []byte, atEOF bool) (int, []byte, error) {
-	for i, b := range data {
-		if b == 0 {
-			return i + 1, data[:i], nil
-		}
-	}
-	if atEOF && len(data) > 0 {
-		return len(data), data, nil
-	}
-	return 0, nil, nil
 }
 
 // Plan is what an upload changes on the server.

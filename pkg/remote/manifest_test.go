@@ -106,13 +106,15 @@ func TestDefaultIgnoreWithoutDeployignore(t *testing.T) {
 	assert.False(t, ignore.MatchesPath("services/a/docker-compose.a.yml"))
 }
 
-func TestLockErrorNamesHolderAndStaleFix(t *testing.T) {
-	fresh := lockError("~/selfhosted", "alice@laptop since 2099-01-01T00:00:00Z (pid 12)")
+func TestLockErrorNamesHolderAndStaleness(t *testing.T) {
+	fresh := lockError("deploy@vps:22", "~/selfhosted", "alice@laptop since 2099-01-01T00:00:00Z (pid 12)")
 	assert.Contains(t, fresh.Error(), "alice@laptop")
-	assert.Contains(t, fresh.Error(), "wait for it to finish")
-	stale := lockError("~/selfhosted", "bob@laptop since 2000-01-01T00:00:00Z (pid 13)")
+	assert.Contains(t, fresh.Error(), "deploy@vps:22")
+	assert.False(t, fresh.Stale())
+	stale := lockError("deploy@vps:22", "~/selfhosted", "bob@laptop since 2000-01-01T00:00:00Z (pid 13)")
+	assert.True(t, stale.Stale())
 	assert.Contains(t, stale.Error(), "probably stuck")
-	assert.Contains(t, stale.Error(), "pkill")
+	assert.Equal(t, 2000, stale.Since.Year())
 }
 
 func TestHashCacheReusesHashesOfUnchangedFiles(t *testing.T) {
@@ -121,7 +123,7 @@ func TestHashCacheReusesHashesOfUnchangedFiles(t *testing.T) {
 	path := filepath.Join(root, "a.txt")
 	require.NoError(t, os.WriteFile(path, []byte("one"), 0o644))
 	cache := OpenHashCache(root)
-	first, err := LocalManifestCached(root, nil, cache)
+	first, _, err := localManifest(root, nil, cache)
 	require.NoError(t, err)
 	cache.Save()
 
@@ -130,13 +132,13 @@ func TestHashCacheReusesHashesOfUnchangedFiles(t *testing.T) {
 	e := reopened.entries["a.txt"]
 	e.hash = "from-cache"
 	reopened.entries["a.txt"] = e
-	second, err := LocalManifestCached(root, nil, reopened)
+	second, _, err := localManifest(root, nil, reopened)
 	require.NoError(t, err)
 	assert.Equal(t, "from-cache", second["a.txt"].Hash)
 
 	// A changed file is hashed again.
 	require.NoError(t, os.WriteFile(path, []byte("two!"), 0o644))
-	third, err := LocalManifestCached(root, nil, reopened)
+	third, _, err := localManifest(root, nil, reopened)
 	require.NoError(t, err)
 	assert.NotEqual(t, first["a.txt"].Hash, third["a.txt"].Hash)
 	assert.NotEqual(t, "from-cache", third["a.txt"].Hash)

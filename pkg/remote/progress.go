@@ -2,6 +2,8 @@ package remote
 
 import (
 	"fmt"
+
+	scp "github.com/bramvdbogaerde/go-scp"
 	"io"
 	"strings"
 
@@ -26,15 +28,15 @@ func FormatPlan(p Plan) string {
 	return b.String()
 }
 
-// WithProgressBar adds a progress bar of the bytes sent, on a terminal.
-func WithProgressBar(opts PushOptions, out io.Writer) PushOptions {
-	opts.PassThru = func(r io.Reader, total int64) io.Reader {
+// ProgressBar draws a progress bar of the bytes an upload sends on out (a
+// terminal).
+func ProgressBar(out io.Writer) scp.PassThru {
+	return func(r io.Reader, total int64) io.Reader {
 		bar := progressbar.NewOptions64(total, progressbar.OptionSetWriter(out), progressbar.OptionShowBytes(true),
 			progressbar.OptionSetDescription("uploading"), progressbar.OptionClearOnFinish())
 		reader := progressbar.NewReader(r, bar)
 		return &reader
 	}
-	return opts
 }
 
 // ShellCommand opens the user's login shell, in dir when it exists.

@@ -2,97 +2,147 @@ package remote
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	scp "github.com/bramvdbogaerde/go-scp"
-	"golang.org/x/crypto/ssh"
-
-	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
 // Uploading the tree
 //
-// The server keeps each uploaded tree as a release, <DIR>.releases/<id>,
-// and DIR is a symbolic link to the current one. A push hard-links the
-// current release into a staging folder (nothing is copied), removes there
-// what changed or disappeared, uploads new and changed files with go-scp,
-// fixes modes, and swaps DIR to the new release with one rename of a
-// symbolic link. However a push is interrupted, DIR is the complete old
-// tree or the complete new one; the next push removes stale staging
-// folders. A file is never written through a hard link: changed files are
-// removed from staging before they are uploaded, so the live release is
-// never touched. The three newest releases are kept (running containers
-// may still reference files of the previous one).
-//
-// One push at a time: the push holds flock(1) on <DIR>.lock through an SSH
-// session for as long as it runs, so the kernel releases it when the push
-// ends in any way, connection cuts included.
+// A push makes a new release from the current one without copying data:
+// the current release is hard-linked into a staging folder, what changed
+// or disappeared is removed there (so no file of the live release is ever
+// written through a link), and the new and changed files are streamed as
+// one tar archive through a single go-scp session straight into `tar -x`
+// in the staging folder: nothing is stored twice, on either side, so a push
+// needs about the size of the changed files in free space, and no local
+// temporary copy of the tree exists to survive a kill. Staging then becomes
+// the release and DIR is switched to it with one rename. However a push
+// ends, DIR is the complete old tree or the complete new one; a failed
+// push removes its staging folder at once, and the next push removes what
+// a killed one left.
 
 // PushOptions tune Push.
 type PushOptions struct {
-	// LockWait is how long to wait for another push to finish (default 10s).
+	// LockWait and Who are the lock's options for Client.Push.
 	LockWait time.Duration
-	// Who names this push in the lock ("user@laptop" by default).
-	Who string
+	Who      string
+	// Commit and Dirty record where the tree came from in the release.
+	Commit string
+	Dirty  bool
+	// Model is the compose model of the tree, recorded with the release so
+	// that later deploys can say what changed.
+	Model []byte
 	// Progress receives one line per phase and a final summary (may be nil).
 	Progress io.Writer
-	// OnFile is called for each file as it is packed for upload (tests use
-	// it to cut the connection mid-push).
-	OnFile func(e Entry)
 	// PassThru wraps the upload stream (progress bars count its bytes).
 	PassThru scp.PassThru
+	// Trace receives the time each phase took (may be nil).
+	Trace io.Writer
+
+	// onFile is called as each file is streamed (tests cut the connection
+	// or rewrite the file there).
+	onFile func(e Entry)
 }
 
 // PushResult says what a push did.
 type PushResult struct {
-	Plan    Plan
-	Release string // absolute path of the new release on the server
+	Plan Plan
+	// Release is the id of the release DIR now points to, Previous the one
+	// it pointed to before ("" on a first push). UpToDate is true when
+	// nothing had to be sent and no release was made.
+	Release, Previous string
+	UpToDate          bool
+	// Activated is when DIR was switched, on the server's clock.
+	Activated time.Time
+	// Changed lists files rewritten locally after they were hashed: each
+	// was sent whole as read, and the release records what was sent.
+	Changed []string
 }
 
-// LockError reports a push refused because another one holds the lock.
-type LockError struct {
-	Dir    string
-	Holder string // the holder's own description: who, since when, pid
-	Since  time.Time
+// SpaceError reports too little free space on the server for a push.
+type SpaceError struct {
+	Host  string
+	Mount string // the file system DIR.releases lives on
+	Need  int64
+	Free  int64
+	// During is true when the disk filled up during the upload.
+	During bool
 }
 
-// StaleAfter is how old a held lock must be before it is reported as
-// probably stale.
-const StaleAfter = 30 * time.Minute
-
-func (e *LockError) Error() string {
-	msg := fmt.Sprintf("another deploy holds the lock on %s: %s", e.Dir, e.Holder)
-	if !e.Since.IsZero() && time.Since(e.Since) > StaleAfter {
-		msg += fmt.Sprintf("; it has been held for %s, so its process is probably stuck: if no deploy is running, break it with `go tool mage ssh-command COMMAND='pkill -f \"flock .*%s.lock\"'`", time.Since(e.Since).Round(time.Second), path.Base(e.Dir))
-	} else {
-		msg += "; wait for it to finish and try again"
+func (e *SpaceError) Error() string {
+	if e.During {
+		return fmt.Sprintf("the disk of %s on %s filled up during the upload (need %s, %s free before it started); the partial upload was removed and the server still runs the previous tree", e.Mount, e.Host, megabytes(e.Need), megabytes(e.Free))
 	}
-	return msg
+	return fmt.Sprintf("not enough space on %s: need %s on %s, %s free; nothing was uploaded", e.Host, megabytes(e.Need), e.Mount, megabytes(e.Free))
 }
 
-// Push uploads the tree at root to dir on the server (DefaultDir when empty).
+func megabytes(n int64) string {
+	if n < 10<<20 {
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%d MB", (n+500_000)/1_000_000)
+}
+
+// ChangedError reports a file that changed while it was being uploaded.
+type ChangedError struct {
+	Path string
+	Host string
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("%s changed while it was being uploaded, so nothing was changed on %s", e.Path, e.Host)
+}
+
+// Push uploads the tree at root to dir on the server (DefaultDir when
+// empty) under the deploy lock, in its own session.
 func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (*PushResult, error) {
-	if dir == "" {
-		dir = DefaultDir
+	s, err := c.Lock(ctx, dir, LockOptions{Wait: opts.LockWait, Who: opts.Who})
+	if err != nil {
+		return nil, err
 	}
-	if opts.LockWait == 0 {
-		opts.LockWait = 10 * time.Second
+	defer s.Close()
+	return s.Push(ctx, root, opts)
+}
+
+// Local describes the tree at root as it would be uploaded.
+func Local(root string) (Manifest, error) {
+	ignore, err := Ignore(root)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Who == "" {
-		opts.Who = whoAmI()
+	m, _, err := localManifest(root, ignore, nil)
+	return m, err
+}
+
+// Plan says what a push of the tree at root would upload and delete.
+func (s *Session) Plan(root string) (Plan, Manifest, error) {
+	ignore, err := Ignore(root)
+	if err != nil {
+		return Plan{}, nil, err
 	}
+	hashes := OpenHashCache(root)
+	local, _, err := localManifest(root, ignore, hashes)
+	if err != nil {
+		return Plan{}, nil, err
+	}
+	hashes.Save()
+	return Diff(local, s.st.manifest), local, nil
+}
+
+// Push uploads the tree at root as a new release and switches DIR to it.
+func (s *Session) Push(ctx context.Context, root string, opts PushOptions) (*PushResult, error) {
 	say := func(format string, args ...any) {
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, format+"\n", args...)
@@ -100,8 +150,8 @@ func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (
 	}
 	began := time.Now()
 	trace := func(phase string) {
-		if os.Getenv("SELFHOSTED_TRACE") != "" {
-			fmt.Fprintf(os.Stderr, "trace: %-10s %v\n", phase, time.Since(began))
+		if opts.Trace != nil {
+			fmt.Fprintf(opts.Trace, "trace: %-10s %v\n", phase, time.Since(began).Round(time.Millisecond))
 		}
 	}
 	ignore, err := Ignore(root)
@@ -109,217 +159,111 @@ func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (
 		return nil, err
 	}
 	hashes := OpenHashCache(root)
-	local, err := LocalManifestCached(root, ignore, hashes)
+	local, stamps, err := localManifest(root, ignore, hashes)
 	if err != nil {
 		return nil, err
 	}
 	hashes.Save()
 	trace("manifest")
-	shell, err := c.lock(ctx, dir, opts)
+	plan := Diff(local, s.st.manifest)
+	host := s.host.String()
+	previous := s.st.current
+	say("push-files: %d to upload (%s), %d to delete, %d folders to create on %s", len(plan.Upload), megabytes(plan.Bytes), len(plan.Delete), len(plan.Mkdir), s.host)
+	if plan.Empty() && previous != "" {
+		say("push-files: %s is up to date (release %s)", s.Dir, previous)
+		return &PushResult{Plan: plan, Release: previous, Previous: previous, UpToDate: true}, nil
+	}
+	if need := SpaceNeeded(plan, local); s.st.free >= 0 && need > s.st.free {
+		return nil, &SpaceError{Host: host, Mount: s.st.mount, Need: need, Free: s.st.free}
+	}
+
+	id := newReleaseID(time.Now())
+	if _, err := s.shell.Run(stageScript(s.Dir, id, plan, s.st.manifest)); err != nil {
+		s.discard(id)
+		return nil, s.pushError(id, "prepare the new release", plan, local, err)
+	}
+	trace("stage")
+	sent, changed, err := s.upload(ctx, root, id, plan.Upload, stamps, opts)
 	if err != nil {
-		return nil, err
-	}
-	defer shell.Close()
-	trace("lock")
-	out, err := shell.Run(inspectScript(dir))
-	if err != nil {
-		return nil, fmt.Errorf("read the tree in %s: %w", dir, err)
-	}
-	home, listing, _ := bytes.Cut(out, []byte("\n"))
-	remote, err := ParseManifest(listing)
-	if err != nil {
-		return nil, err
-	}
-	trace("inspect")
-	plan := Diff(local, remote)
-	say("push-files: %d to upload (%d bytes), %d to delete, %d folders to create on %s", len(plan.Upload), plan.Bytes, len(plan.Delete), len(plan.Mkdir), c.Host)
-	if plan.Empty() {
-		say("push-files: %s is up to date", dir)
-		return &PushResult{Plan: plan}, nil
-	}
-	id := releaseID()
-	archive := dir + ".releases/.upload-" + id + ".tar"
-	if rest, ok := strings.CutPrefix(archive, "~/"); ok {
-		// go-scp quotes its path, so the server's shell won't expand ~.
-		archive = string(home) + "/" + rest
-	}
-	if err := c.upload(ctx, root, archive, plan.Upload, opts); err != nil {
-		return nil, fmt.Errorf("upload to %s: %w (the server still runs the previous tree; run push-files again)", c.Host, err)
+		s.discard(id)
+		return nil, s.pushError(id, "upload", plan, local, err)
 	}
 	trace("upload")
-	release, err := finalize(shell, dir, id, archive, plan, remote, cacheOf(local, remote, plan))
+	for path, hash := range sent {
+		e := local[path]
+		e.Hash = hash
+		local[path] = e
+	}
+	meta := Meta{ID: id, Created: time.Now().UTC(), Who: opts.Who, Commit: opts.Commit, Dirty: opts.Dirty}
+	if meta.Who == "" {
+		meta.Who = WhoAmI()
+	}
+	if _, err := s.shell.Run(recordScript(s.Dir, id, plan, local, s.st.manifest, meta, opts.Model)); err != nil {
+		s.discard(id)
+		return nil, s.pushError(id, "record the new release", plan, local, err)
+	}
+	s.st.releases = append(s.st.releases, Release{ID: id, Created: meta.Created, Who: meta.Who, Commit: meta.Commit, Dirty: meta.Dirty})
+	s.st.manifest = local
+	s.st.model = opts.Model
+	at, err := s.Activate(ctx, id, "push")
 	if err != nil {
 		return nil, err
 	}
-	trace("finalize")
-	say("push-files: %s now points to %s", dir, release)
-	return &PushResult{Plan: plan, Release: release}, nil
+	trace("activate")
+	say("push-files: %s now points to release %s", s.Dir, id)
+	return &PushResult{Plan: plan, Release: id, Previous: previous, Activated: at, Changed: changed}, nil
 }
 
-// PlanPush says what Push would upload and delete, changing nothing.
-func (c *Client) PlanPush(ctx context.Context, dir, root string) (Plan, error) {
-	if dir == "" {
-		dir = DefaultDir
+// SpaceNeeded estimates the free space a push needs: the new and changed
+// files in whole blocks, one block per folder (the hard-linked copy makes
+// every folder anew) and the release's records.
+func SpaceNeeded(plan Plan, local Manifest) int64 {
+	const block = 4096
+	var need int64 = 1 << 20
+	for _, e := range plan.Upload {
+		need += (e.Size + block - 1) / block * block
 	}
-	ignore, err := Ignore(root)
-	if err != nil {
-		return Plan{}, err
-	}
-	local, err := LocalManifest(root, ignore)
-	if err != nil {
-		return Plan{}, err
-	}
-	out, err := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c",
-		"D=" + ShellPath(dir) + `; if [ -L "$D" ]; then cur=$(readlink -f "$D"); cd "$cur" && ` + ManifestScript(`"$cur.manifest"`) + "; else " + emptyManifest + "; fi"}})
-	if err != nil {
-		return Plan{}, fmt.Errorf("read the tree in %s on %s: %w", dir, c.Host, err)
-	}
-	remote, err := ParseManifest(out)
-	if err != nil {
-		return Plan{}, err
-	}
-	return Diff(local, remote), nil
-}
-
-func whoAmI() string {
-	u := os.Getenv("USER")
-	h, _ := os.Hostname()
-	return u + "@" + h
-}
-
-func releaseID() string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
-}
-
-// lockedShell is a shell on the server that holds flock on <dir>.lock for
-// as long as it runs: it reads scripts from its stdin, so one session takes
-// the lock, inspects the tree and swaps the release (each session costs
-// round trips). Closing its stdin, or losing the connection, ends it and
-// the kernel releases the lock.
-type lockedShell struct {
-	sess   *ssh.Session
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	stderr *strings.Builder
-	host   Host
-}
-
-// endMarker ends each script's output in the locked shell.
-const endMarker = "\n--selfhosted-end--"
-
-// lock starts the locked shell, waiting up to opts.LockWait for another push.
-func (c *Client) lock(ctx context.Context, dir string, opts PushOptions) (*lockedShell, error) {
-	sess, err := c.ssh.NewSession()
-	if err != nil {
-		return nil, err
-	}
-	stdin, _ := sess.StdinPipe()
-	stdout, _ := sess.StdoutPipe()
-	stderr := &strings.Builder{}
-	sess.Stderr = stderr
-	lockPath := ShellPath(dir + ".lock")
-	info := fmt.Sprintf("%s since %s (pid %d)", opts.Who, time.Now().UTC().Format(time.RFC3339), os.Getpid())
-	cmd := fmt.Sprintf(`mkdir -p "$(dirname %[1]s)" && exec flock -w %[2]d -E 75 %[1]s sh -s`, lockPath, int(opts.LockWait.Seconds()))
-	if err := sess.Start(cmd); err != nil {
-		sess.Close()
-		return nil, err
-	}
-	sh := &lockedShell{sess: sess, stdin: stdin, out: bufio.NewReader(stdout), stderr: stderr, host: c.Host}
-	if _, err := io.WriteString(stdin, "printf '%s\\n' "+run.Quote(info)+" > "+lockPath+".info\necho locked\n"); err != nil {
-		sh.Close()
-		return nil, err
-	}
-	line, _ := sh.out.ReadString('\n')
-	if strings.TrimSpace(line) == "locked" {
-		return sh, nil
-	}
-	err = sess.Wait()
-	sess.Close()
-	var exit interface{ ExitStatus() int }
-	if errors.As(err, &exit) && exit.ExitStatus() == 75 {
-		holder, _ := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c", "cat " + ShellPath(dir+".lock.info") + " 2>/dev/null || true"}})
-		return nil, lockError(dir, strings.TrimSpace(string(holder)))
-	}
-	return nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): %v %s", dir, c.Host, err, strings.TrimSpace(stderr.String()))
-}
-
-// Run runs script in a subshell (set -e) and returns its output; a failing
-// script is an error carrying its exit status and stderr.
-func (l *lockedShell) Run(script string) ([]byte, error) {
-	wrapped := "(\nset -e\n" + script + "\n)\nprintf '" + endMarker + " %d\\n' $?\n"
-	if _, err := io.WriteString(l.stdin, wrapped); err != nil {
-		return nil, fmt.Errorf("the connection to %s ended: %w", l.host, err)
-	}
-	var buf []byte
-	marker := []byte(endMarker[1:] + " ")
-	for {
-		line, err := l.out.ReadBytes('\n')
-		// The marker starts a line of its own (it begins with a newline).
-		if bytes.HasPrefix(line, marker) && bytes.HasSuffix(line, []byte("\n")) && bytes.HasSuffix(buf, []byte("\n")) {
-			status := strings.TrimSpace(string(line[len(marker):]))
-			out := buf[:len(buf)-1]
-			if status != "0" {
-				return out, fmt.Errorf("exit status %s on %s: %s", status, l.host, strings.TrimSpace(l.stderr.String()))
-			}
-			return out, nil
-		}
-		buf = append(buf, line...)
-		if err != nil {
-			return nil, fmt.Errorf("the connection to %s ended: %w %s", l.host, err, strings.TrimSpace(l.stderr.String()))
+	for _, e := range local {
+		if e.Dir {
+			need += block
+		} else {
+			need += 128 // its line in the manifest
 		}
 	}
+	return need
 }
 
-// Close ends the shell and so releases the lock.
-func (l *lockedShell) Close() {
-	l.stdin.Close()
-	_ = l.sess.Wait()
-	l.sess.Close()
+// discard removes a failed push's staging folder and log at once, so a
+// full disk is not kept full until the next push.
+func (s *Session) discard(id string) {
+	_, _ = s.shell.Run(`R=` + ShellPath(s.Dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.upload-" + id + ".log\"")
 }
 
-func lockError(dir, holder string) *LockError {
-	e := &LockError{Dir: dir, Holder: holder}
-	if _, rest, ok := strings.Cut(holder, " since "); ok {
-		stamp, _, _ := strings.Cut(rest, " ")
-		e.Since, _ = time.Parse(time.RFC3339, stamp)
+// pushError explains a failed push: a full disk is said as such.
+func (s *Session) pushError(id, step string, plan Plan, local Manifest, err error) error {
+	var changed *ChangedError
+	if errors.As(err, &changed) {
+		return err
 	}
-	if e.Holder == "" {
-		e.Holder = "unknown holder"
+	out, derr := s.shell.Run(`df -Pk -- ` + ShellPath(s.Dir+".releases") + ` | tail -n 1`)
+	if derr == nil {
+		if free, mount := parseDF(string(out)); free >= 0 && (free < 1<<20 || strings.Contains(err.Error(), "No space left")) {
+			return &SpaceError{Host: s.host.String(), Mount: mount, Need: SpaceNeeded(plan, local), Free: s.st.free, During: true}
+		}
 	}
-	return e
-}
-
-// inspectScript removes what interrupted pushes left, turns a plain DIR
-// into the first release, and prints $HOME on a line, then the manifest of
-// the current release.
-func inspectScript(dir string) string {
-	return `printf '%s\n' "$HOME"
-D=` + ShellPath(dir) + `
-R="$D.releases"
-mkdir -p "$R"
-rm -rf "$R"/.staging-* "$R"/.upload-*
-if [ -d "$D" ] && [ ! -L "$D" ]; then
-	# First push onto a plain folder: it becomes the first release.
-	mv "$D" "$R/initial"
-	ln -s "$R/initial" "$D"
-fi
-if [ -L "$D" ]; then cur=$(readlink -f "$D"); cd "$cur" && ` + ManifestScript(`"$cur.manifest"`) + `; else ` + emptyManifest + `; fi
-`
+	return fmt.Errorf("%s to %s: %w (the server still runs the previous tree)", step, s.host, err)
 }
 
 // stageScript hard-links the current release into a staging folder (no
 // data is copied), removes there what disappeared and what will be sent
-// again (so the live release is never written through a link), creates
-// folders. finalize runs it first.
+// again (so the live release is never written through a link), and
+// creates folders with their modes.
 func stageScript(dir, id string, plan Plan, remote Manifest) string {
 	var b strings.Builder
-	b.WriteString(`set -e
-D=` + ShellPath(dir) + `
+	b.WriteString(`D=` + ShellPath(dir) + `
 S="$D.releases/.staging-` + id + `"
-if [ -L "$D" ]; then cp -al "$(readlink -f "$D")/." "$S"; else mkdir -p "$S"; fi
-cd "$S"
+if [ -L "$D" ]; then cp -al -- "$(readlink -f -- "$D")/." "$S"; else mkdir -p -- "$S"; fi
+cd -- "$S"
 `)
 	var remove []string
 	remove = append(remove, plan.Delete...)
@@ -329,95 +273,183 @@ cd "$S"
 		}
 	}
 	batches(&b, "rm -rf --", remove)
+	byMode := map[string][]string{}
 	var dirs []string
 	for _, e := range plan.Mkdir {
 		dirs = append(dirs, e.Path)
+		mode := fmt.Sprintf("%04o", e.Mode.Perm())
+		byMode[mode] = append(byMode[mode], e.Path)
 	}
 	batches(&b, "mkdir -p --", dirs)
-	b.WriteString(`printf '%s\n' "$PWD"` + "\n")
+	for _, mode := range sortedKeys(byMode) {
+		batches(&b, "chmod "+mode+" --", byMode[mode])
+	}
 	return b.String()
 }
 
 // batches writes cmd over paths, a few hundred per line, so a push of
-// thousands of files costs a handful of processes, not thousands.
+// thousands of files costs a handful of processes, not thousands. Paths
+// are relative and start with a letter of the tree: "./" keeps one that
+// starts with "-" from being read as an option.
 func batches(b *strings.Builder, cmd string, paths []string) {
 	for len(paths) > 0 {
 		n := min(len(paths), 500)
 		b.WriteString(cmd)
 		for _, p := range paths[:n] {
-			b.WriteString(" " + run.Quote(p))
+			b.WriteString(" " + ShellPath("./"+p))
 		}
 		b.WriteString("\n")
 		paths = paths[n:]
 	}
 }
 
-// upload packs the files to send into one tar archive and sends it with
-// go-scp in a single session: one transfer instead of a session (and
-// several round trips) per file. finalize unpacks it into staging.
-func (c *Client) upload(ctx context.Context, root, archive string, files []Entry, opts PushOptions) error {
+// receiver is the command go-scp starts on the server: scp's sink writes
+// the file it receives into a pipe to tar (its descriptor 3), while its
+// protocol replies still reach go-scp (descriptor 4 keeps the session's
+// output). Nothing is stored but the extracted files.
+func receiver(dir, id string) string {
+	staging := ShellPath(dir + ".releases/.staging-" + id)
+	log := ShellPath(dir + ".releases/.upload-" + id + ".log")
+	return `cd -- ` + staging + ` && selfhosted_receive() { { scp "$@" 3>&1 1>&4 | tar -x -p -f - 2>>` + log + `; } 4>&1; } && selfhosted_receive`
+}
+
+// upload streams the files to send as one tar archive into the staging
+// folder. It returns the content hash of what was sent for each file, and
+// the files that had been rewritten since they were hashed (sent whole).
+func (s *Session) upload(ctx context.Context, root, id string, files []Entry, stamps map[string]hashKey, opts PushOptions) (map[string]string, []string, error) {
+	sent := map[string]string{}
 	if len(files) == 0 {
-		return nil
+		return sent, nil, nil
 	}
-	tmp, err := os.CreateTemp("", "selfhosted-upload-*.tar")
+	size, err := tarSize(files)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	tw := tar.NewWriter(tmp)
+	client, err := scp.NewClientBySSH(s.client.ssh)
+	if err != nil {
+		return nil, nil, err
+	}
+	client.RemoteBinary = receiver(s.Dir, id)
+	pr, pw := io.Pipe()
+	var changed []string
+	go func() {
+		pw.CloseWithError(writeTar(ctx, pw, root, files, stamps, sent, &changed, s.host.String(), opts.onFile))
+	}()
+	err = client.CopyPassThru(ctx, pr, "/dev/fd/3", "0600", size, opts.PassThru)
+	pr.CloseWithError(errors.New("upload ended"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return sent, changed, nil
+}
+
+func header(e Entry) *tar.Header {
+	return &tar.Header{Typeflag: tar.TypeReg, Name: e.Path, Mode: int64(e.Mode.Perm()), Size: e.Size,
+		ModTime: time.Unix(e.MTime, 0), Format: tar.FormatPAX}
+}
+
+// tarSize is the exact length of the archive writeTar makes: scp's
+// protocol announces a file's size before its content.
+func tarSize(files []Entry) (int64, error) {
+	var total int64
 	for _, e := range files {
-		if err := addToTar(tw, root, e); err != nil {
-			return err
+		var c countWriter
+		if err := tar.NewWriter(&c).WriteHeader(header(e)); err != nil {
+			return 0, fmt.Errorf("%s: %w", e.Path, err)
 		}
-		if opts.OnFile != nil {
-			opts.OnFile(e)
-		}
+		total += c.n + (e.Size+511)/512*512
+	}
+	return total + 1024, nil // two zero blocks end the archive
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// writeTar writes the files as a tar archive, hashing what it sends. A
+// file whose size differs from the plan, or that changes while it is read,
+// stops the upload: what was sent would not be what the release records.
+func writeTar(ctx context.Context, w io.Writer, root string, files []Entry, stamps map[string]hashKey, sent map[string]string, changed *[]string, host string, onFile func(Entry)) error {
+	tw := tar.NewWriter(w)
+	for _, e := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		hash, rewritten, err := sendFile(tw, root, e, stamps[e.Path], host)
+		if err != nil {
+			return err
+		}
+		sent[e.Path] = hash
+		if rewritten {
+			*changed = append(*changed, e.Path)
+		}
+		if onFile != nil {
+			onFile(e)
+		}
 	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	size, err := tmp.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	client, err := scp.NewClientBySSH(c.ssh)
-	if err != nil {
-		return err
-	}
-	return client.CopyPassThru(ctx, tmp, archive, "0600", size, opts.PassThru)
+	return tw.Close()
 }
 
-func addToTar(tw *tar.Writer, root string, e Entry) error {
+func sendFile(tw *tar.Writer, root string, e Entry, planned hashKey, host string) (string, bool, error) {
 	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	before, err := f.Stat()
 	if err != nil {
-		return err
+		return "", false, err
 	}
-	if st.Size() != e.Size {
-		return fmt.Errorf("%s changed while uploading: run push-files again", e.Path)
+	if before.Size() != e.Size {
+		return "", false, &ChangedError{Path: e.Path, Host: host}
 	}
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: e.Path, Mode: int64(e.Mode.Perm()), Size: e.Size, ModTime: st.ModTime(), Format: tar.FormatPAX}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
+	if err := tw.WriteHeader(header(e)); err != nil {
+		return "", false, err
 	}
-	_, err = io.Copy(tw, f)
-	return err
+	h := sha256.New()
+	n, err := io.Copy(tw, io.TeeReader(io.LimitReader(f, e.Size), h))
+	if err != nil {
+		return "", false, err
+	}
+	after, err := f.Stat()
+	if err != nil {
+		return "", false, err
+	}
+	stamp := hashKey{after.Size(), after.ModTime().UnixNano()}
+	if n != e.Size || stamp != (hashKey{before.Size(), before.ModTime().UnixNano()}) {
+		return "", false, &ChangedError{Path: e.Path, Host: host}
+	}
+	hash := hex.EncodeToString(h.Sum(nil))
+	return hash, stamp != planned || hash != e.Hash, nil
+}
+
+// recordScript writes the release's records (manifest, origin, model) and
+// makes staging the release. Modes were set by tar -p and stageScript.
+func recordScript(dir, id string, plan Plan, local, remote Manifest, meta Meta, model []byte) string {
+	metaJSON, _ := json.Marshal(meta)
+	var b strings.Builder
+	b.WriteString(`R=` + ShellPath(dir+".releases") + `
+cat > "$R/` + id + `.manifest" <<'SELFHOSTED_RECORD_END'
+` + cacheOf(local, remote, plan) + `SELFHOSTED_RECORD_END
+cat > "$R/` + id + `.json" <<'SELFHOSTED_RECORD_END'
+` + string(metaJSON) + `
+SELFHOSTED_RECORD_END
+`)
+	if len(model) > 0 {
+		b.WriteString(`cat > "$R/` + id + `.model.json" <<'SELFHOSTED_RECORD_END'
+` + strings.ReplaceAll(string(model), "\n", " ") + `
+SELFHOSTED_RECORD_END
+`)
+	}
+	b.WriteString(`mv -- "$R/.staging-` + id + `" "$R/` + id + `"
+rm -f -- "$R/.upload-` + id + `.log"
+`)
+	return b.String()
 }
 
 // cacheOf records the new release's files for the next push: the files
-// sent now carry their local mtime (tar keeps it), the others keep the
-// server's.
+// sent now carry their local mtime (tar keeps it) and the hash of what was
+// sent, the others keep the server's.
 func cacheOf(local, remote Manifest, plan Plan) string {
 	sent := map[string]bool{}
 	for _, e := range plan.Upload {
@@ -437,39 +469,11 @@ func cacheOf(local, remote Manifest, plan Plan) string {
 	return b.String()
 }
 
-// finalize fixes modes (scp applies the server's umask), makes staging a
-// release and swaps DIR to it atomically, then drops old releases.
-func finalize(shell *lockedShell, dir, id, archive string, plan Plan, remote Manifest, cache string) (string, error) {
-	var b strings.Builder
-	b.WriteString(stageScript(dir, id, plan, remote))
-	if len(plan.Upload) > 0 {
-		b.WriteString("tar -xpf " + ShellPath(archive) + " && rm -f -- " + ShellPath(archive) + "\n")
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	// tar -p restores the uploaded files' modes exactly; folders get theirs here.
-	byMode := map[string][]string{}
-	for _, e := range plan.Mkdir {
-		mode := fmt.Sprintf("%04o", e.Mode.Perm())
-		byMode[mode] = append(byMode[mode], e.Path)
-	}
-	for mode, paths := range byMode {
-		batches(&b, "chmod "+mode+" --", paths)
-	}
-	d := ShellPath(dir)
-	b.WriteString(`D=` + d + `
-R="$D.releases"
-cat > "$R/` + id + `.manifest" <<'SELFHOSTED_MANIFEST_END'
-` + cache + `SELFHOSTED_MANIFEST_END
-mv "$S" "$R/` + id + `"
-ln -sfn "$R/` + id + `" "$D.swap-` + id + `"
-mv -T "$D.swap-` + id + `" "$D"
-# Old releases go in the background: the new tree is already live.
-old=$(ls -1d "$R"/2*/ 2>/dev/null | sort | head -n -3 | tr '\n' ' ')
-if [ -n "$old" ]; then (for o in $old; do rm -rf "$o" "${o%/}.manifest"; done) </dev/null >/dev/null 2>&1 & fi
-printf '%s\n' "$R/` + id + `"
-`)
-	out, err := shell.Run(b.String())
-	if err != nil {
-		return "", fmt.Errorf("swap %s to the new release: %w", dir, err)
-	}
-	return strings.TrimSpace(string(out)), nil
+	sort.Strings(keys)
+	return keys
 }

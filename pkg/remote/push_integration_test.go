@@ -137,7 +137,7 @@ func TestIntegrationPushCutMidUploadLeavesTheOldTree(t *testing.T) {
 	writeLocal(t, local, files, nil)
 	cut := connect(t, s)
 	var sent atomic.Int32
-	_, err = cut.Push(ctx, dir, local, PushOptions{OnFile: func(Entry) {
+	_, err = cut.Push(ctx, dir, local, PushOptions{onFile: func(Entry) {
 		if sent.Add(1) == 5 {
 			cut.Close() // the connection dies mid-upload
 		}
@@ -166,7 +166,7 @@ func TestIntegrationConcurrentPushesDoNotInterleave(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		var once atomic.Bool
-		_, err := first.Push(ctx, dir, local, PushOptions{Who: "alice@laptop", OnFile: func(Entry) {
+		_, err := first.Push(ctx, dir, local, PushOptions{Who: "alice@laptop", onFile: func(Entry) {
 			if once.CompareAndSwap(false, true) {
 				close(started)
 			}

@@ -18,10 +18,14 @@ import (
 
 func TestScript(t *testing.T) {
 	c := run.Command{Args: []string{"docker", "compose", "up", "-d"}, Env: []string{"A=b c"}}
-	assert.Equal(t, `cd "$HOME"/selfhosted && exec env 'A=b c' docker compose up -d`, script("", c))
-	assert.Equal(t, `cd /srv/stack && exec ls`, script("/srv/stack", run.Command{Args: []string{"ls"}}))
-	assert.Equal(t, `cd /other && exec ls`, script("/srv/stack", run.Command{Args: []string{"ls"}, Dir: "/other"}))
-	assert.Contains(t, Script("", c), `printf '\036selfhosted-pid:%d\n' $$ >&2; cd`)
+	cd := func(dir string) string {
+		return `{ cd -- ` + dir + ` 2>/dev/null || { printf '\036selfhosted-nodir\n' >&2; exit 127; }; } && exec `
+	}
+	assert.Equal(t, cd(`"$HOME"/selfhosted`)+`env 'A=b c' docker compose up -d`, script("", c))
+	assert.Equal(t, cd(`/srv/stack`)+`ls`, script("/srv/stack", run.Command{Args: []string{"ls"}}))
+	assert.Equal(t, cd(`/other`)+`ls`, script("/srv/stack", run.Command{Args: []string{"ls"}, Dir: "/other"}))
+	assert.Equal(t, cd(`"$HOME"/'$(touch x) `+"`id`"+`'`)+`ls`, script("~/$(touch x) `id`", run.Command{Args: []string{"ls"}}))
+	assert.Contains(t, Script("", c), `printf '\036selfhosted-pid:%d\n' $$ >&2; { cd`)
 }
 
 func TestShellPath(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -44,6 +45,10 @@ func ShellPath(p string) string {
 	return run.Quote(p)
 }
 
+// noDirMarker is the line a command prints on stderr when its folder is
+// missing.
+const noDirMarker = `\036selfhosted-nodir`
+
 // pidPrefix starts the first line of a command's stderr: the remote process
 // id, which cancellation needs because sshd ignores signal requests.
 const pidPrefix = "\x1eselfhosted-pid:"
@@ -63,7 +68,8 @@ func script(dir string, c run.Command) string {
 		dir = DefaultDir
 	}
 	var b strings.Builder
-	b.WriteString("cd " + ShellPath(dir) + " && exec ")
+	// A missing folder is reported apart: it means nothing was deployed.
+	b.WriteString("{ cd -- " + ShellPath(dir) + " 2>/dev/null || { printf '" + noDirMarker + "\\n' >&2; exit 127; }; } && exec ")
 	if len(c.Env) > 0 {
 		b.WriteString("env ")
 	}
@@ -128,6 +134,16 @@ func (r *Runner) Run(ctx context.Context, c run.Command, s run.Streams) error {
 		return nil
 	}
 	var exit *ssh.ExitError
+	if errors.As(err, &exit) && pid.noDir.Load() {
+		d := c.Dir
+		if d == "" {
+			d = r.Dir
+		}
+		if d == "" {
+			d = DefaultDir
+		}
+		return &NoStackError{Host: r.Where(), Dir: d}
+	}
 	if errors.As(err, &exit) {
 		code := exit.ExitStatus()
 		if exit.Signal() != "" && code == 0 {
@@ -165,6 +181,7 @@ type pidCatcher struct {
 	found chan int
 	head  []byte
 	done  bool
+	noDir atomic.Bool
 }
 
 func (p *pidCatcher) Write(b []byte) (int, error) {
@@ -185,6 +202,10 @@ func (p *pidCatcher) Write(b []byte) (int, error) {
 		}
 		p.head = nil
 		b = rest
+		if marker := []byte("\x1eselfhosted-nodir\n"); bytes.HasPrefix(b, marker) {
+			p.noDir.Store(true)
+			b = b[len(marker):]
+		}
 	}
 	if p.next == nil || len(b) == 0 {
 		return n, nil

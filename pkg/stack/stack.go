@@ -1,0 +1,170 @@
+// Package stack is the library's entry point: a stack repository and where
+// it runs, with a method for everything the Mage targets do.
+//
+// # The model
+//
+// A [Stack] is a repository of compose files (services/*/docker-compose.*.yml,
+// some rendered from Jinja templates, with secrets in a gitignored .env) and
+// a place to run it: this machine, or a server reached over one SSH
+// connection ([remote.Client]), where the stack lives in DIR. Every method
+// builds commands as values (package compose, run) and runs them through one
+// run.Runner, here or there alike.
+//
+// On a server, DIR is a link to the current release, a complete uploaded
+// tree, and [Stack.Deploy] is the pipeline: render, check (docker compose
+// config, the linter, git), upload a new release, converge the running
+// containers to it (package converge: exactly the services whose
+// definition, environment or mounted files changed are recreated or
+// restarted), wait until they are healthy, and return to the previous
+// release if one is not. [Stack.Releases] lists the releases and
+// [Stack.Rollback] returns to one.
+//
+// The package reads no environment variables and prints no advice in the
+// words of a command line: settings arrive as option fields, progress goes
+// to Options.Out, and failures are typed errors carrying the facts (which
+// service, which file, which host), for the caller to explain.
+package stack
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	scp "github.com/bramvdbogaerde/go-scp"
+	"github.com/compose-spec/compose-go/v2/dotenv"
+
+	"github.com/selfhosted-go/selfhosted/pkg/compose"
+	"github.com/selfhosted-go/selfhosted/pkg/remote"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+)
+
+// Options say where a stack runs and how it reports.
+type Options struct {
+	// Server is the SSH connection to the server the stack runs on; nil
+	// means this machine.
+	Server *remote.Client
+	// Dir is the stack's folder on the server (remote.DefaultDir when empty).
+	Dir string
+	// Environ is the process environment compose files and templates may
+	// read, as KEY=VALUE pairs (os.Environ() for a command line); nil
+	// means none.
+	Environ []string
+	// Out receives progress, plans and the output of the commands run
+	// (nil discards it); Err receives their errors (nil: Out).
+	Out, Err io.Writer
+	// Trace, when set, receives the time each phase of an upload took.
+	Trace io.Writer
+	// Upload wraps the upload stream (a progress bar counts its bytes).
+	Upload scp.PassThru
+}
+
+// Stack is a stack repository and where it runs.
+type Stack struct {
+	// Root is the repository's folder on this machine.
+	Root string
+	// Project is the compose project: its name (COMPOSE_PROJECT_NAME) and
+	// compose files.
+	Project compose.Project
+	opts    Options
+	runner  run.Runner
+}
+
+// Open opens the stack repository at root. The compose project's name comes
+// from COMPOSE_PROJECT_NAME in opts.Environ, else in root/.env.
+func Open(root string, opts Options) (*Stack, error) {
+	if root == "" {
+		root = "."
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Err == nil {
+		opts.Err = opts.Out
+	}
+	if opts.Server != nil && opts.Dir == "" {
+		opts.Dir = remote.DefaultDir
+	}
+	s := &Stack{Root: root, opts: opts}
+	if opts.Server != nil {
+		s.runner = opts.Server.Runner(opts.Dir)
+	} else {
+		s.runner = run.Local{Dir: root}
+	}
+	name, err := projectName(root, opts.Environ)
+	if err != nil {
+		return nil, err
+	}
+	files, err := compose.Files(root)
+	if err != nil {
+		return nil, err
+	}
+	s.Project = compose.Project{Name: name, Files: files}
+	return s, nil
+}
+
+// MissingProjectNameError reports a stack without COMPOSE_PROJECT_NAME.
+type MissingProjectNameError struct{ EnvFile string }
+
+func (e *MissingProjectNameError) Error() string {
+	return fmt.Sprintf("COMPOSE_PROJECT_NAME is not set in %s: Docker prefixes every network and volume with it, and Traefik watches the ${COMPOSE_PROJECT_NAME}_public network", e.EnvFile)
+}
+
+func projectName(root string, environ []string) (string, error) {
+	if name := lookup(environ, "COMPOSE_PROJECT_NAME"); name != "" {
+		return name, nil
+	}
+	path := filepath.Join(root, ".env")
+	env, err := dotenv.GetEnvFromFile(map[string]string{}, []string{path})
+	if err != nil {
+		if _, statErr := os.Stat(path); statErr == nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
+		return name, nil
+	}
+	return "", &MissingProjectNameError{EnvFile: path}
+}
+
+func lookup(environ []string, key string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// Runner is where the stack's commands run: this machine, or DIR on the
+// server.
+func (s *Stack) Runner() run.Runner { return s.runner }
+
+// Where names the place the stack runs, for messages.
+func (s *Stack) Where() string { return s.runner.Where() }
+
+// Remote reports whether the stack runs on a server.
+func (s *Stack) Remote() bool { return s.opts.Server != nil }
+
+// NeedsServerError reports a verb that only makes sense on a server.
+type NeedsServerError struct{ Verb string }
+
+func (e *NeedsServerError) Error() string {
+	return fmt.Sprintf("%s needs a server to run on", e.Verb)
+}
+
+func (s *Stack) server(verb string) (*remote.Client, error) {
+	if s.opts.Server == nil {
+		return nil, &NeedsServerError{Verb: verb}
+	}
+	return s.opts.Server, nil
+}
+
+func (s *Stack) say(format string, args ...any) {
+	fmt.Fprintf(s.opts.Out, format+"\n", args...)
+}
+
+func (s *Stack) streams() run.Streams {
+	return run.Streams{Stdout: s.opts.Out, Stderr: s.opts.Err}
+}

@@ -1,0 +1,64 @@
+package stack
+
+import (
+	"context"
+
+	"github.com/selfhosted-go/selfhosted/pkg/backup"
+	"github.com/selfhosted-go/selfhosted/pkg/compose"
+	"github.com/selfhosted-go/selfhosted/pkg/converge"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/secrets"
+)
+
+// UpOptions tune Up.
+type UpOptions struct {
+	// Services to start (all when empty).
+	Services []string
+}
+
+// Up starts the stack (or some services) in the background.
+//
+// On this machine, a fresh clone first gets its .env (from .env.example,
+// secrets generated), its templates rendered and, with backups, the backup
+// program built. On a server, the running containers are converged to the
+// current release: compose recreates what changed in its definition, and
+// the containers whose mounted files differ from the release are
+// restarted.
+func (s *Stack) Up(ctx context.Context, o UpOptions) error {
+	if !s.Remote() {
+		if _, err := secrets.EnsureEnv(ctx, s.Root, run.Local{Dir: s.Root}, s.opts.Out); err != nil {
+			return err
+		}
+		if _, err := s.Render(ctx); err != nil {
+			return err
+		}
+		if s.HasBackups() {
+			if _, err := backup.Build(ctx, run.Local{}, s.Root); err != nil {
+				return err
+			}
+		}
+		return s.runner.Run(ctx, s.Project.Up(o.Services...), s.streams())
+	}
+	client := s.opts.Server
+	st, err := client.Inspect(ctx, s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	before, err := s.containers(ctx)
+	if err != nil {
+		return err
+	}
+	target := converge.Target{Release: st.Current(), Manifest: st.CurrentManifest()}
+	target.Model, _ = converge.DecodeModel(st.CurrentModel())
+	plan, err := s.plan(ctx, st, before, target)
+	if err != nil {
+		return err
+	}
+	o2 := converge.Options{Runner: s.runner, Project: s.Project, Output: s.opts.Out, Services: o.Services}
+	_, err = converge.Apply(ctx, o2, before, plan, st.Timeline().Since(st.Current()))
+	return err
+}
+
+func loadStack(ctx context.Context, root string) (*compose.Stack, error) {
+	return compose.Load(ctx, root)
+}
