@@ -19,7 +19,8 @@ func TestLintEnvExample(t *testing.T) {
 	findings := lintEnvExample(s)
 	var got []string
 	for _, f := range findings {
-		assert.Equal(t, Error, f.Severity)
+		assert.Equal(t, Warning, f.Severity)
+		assert.Equal(t, RuleEnvExample, f.Rule)
 		assert.Contains(t, f.Fix, ".env.example")
 		got = append(got, f.File+" "+strings.TrimSuffix(strings.Fields(f.Message)[1], ","))
 	}
