@@ -342,12 +342,12 @@ func lintTraefikNetwork(s *Stack) []Finding {
 		switch {
 		case got == "":
 			out = append(out, t.finding(Error, RuleTraefikNetwork, "providers.docker.network",
-				"Traefik's docker provider network is not set in "+t.source+": it may pick a network it can't reach",
-				"set providers.docker.network to ${COMPOSE_PROJECT_NAME}_"+PublicNetwork+" ("+want+") there"))
+				"Traefik's docker provider network is not set (static configuration: "+t.source+"): it may pick a network it can't reach",
+				t.howToSet("providers.docker.network", want)+" (${COMPOSE_PROJECT_NAME}_"+PublicNetwork+")"))
 		case got != want:
 			out = append(out, t.finding(Error, RuleTraefikNetwork, "providers.docker.network",
-				"Traefik watches network "+got+" ("+t.source+"), but Compose names the public network "+want,
-				"set providers.docker.network to ${COMPOSE_PROJECT_NAME}_"+PublicNetwork+" ("+want+") there"))
+				"Traefik watches network "+got+" (static configuration: "+t.source+"), but Compose names the public network "+want,
+				t.howToSet("providers.docker.network", want)+" (${COMPOSE_PROJECT_NAME}_"+PublicNetwork+")"))
 		}
 	}
 	return out

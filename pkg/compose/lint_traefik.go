@@ -52,8 +52,9 @@ type traefik struct {
 	// (entrypoints.websecure.http.middlewares), lists joined by commas,
 	// sections present with an empty value.
 	static map[string]string
-	// source says where static comes from, for messages.
+	// source says where static comes from, for messages; from is its kind.
 	source string
+	from   staticSource
 	// file is what findings about the static configuration name: the
 	// configuration file, else the service's compose file.
 	file string
@@ -63,6 +64,31 @@ type traefik struct {
 	// dynamic is what the file provider loads; nil without a file provider.
 	dynamic  *dynamicConfig
 	problems []Finding
+}
+
+type staticSource int
+
+const (
+	fromNothing staticSource = iota
+	fromFile
+	fromFlags
+	fromEnv
+)
+
+// howToSet says how to set a static configuration key (dotted, as in a
+// file) to value in the source Traefik reads.
+func (t *traefik) howToSet(key, value string) string {
+	flag := "--" + key + "=" + value
+	env := "TRAEFIK_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_")) + "=" + value
+	switch t.from {
+	case fromFile:
+		return "set " + key + ": " + value + " in " + t.file
+	case fromFlags:
+		return "add `" + flag + "` to its command"
+	case fromEnv:
+		return "add " + env + " to its environment"
+	}
+	return "set " + key + ": " + value + " in its static configuration file (or `" + flag + "` in its command)"
 }
 
 // dynamicConfig is what Traefik's file provider loads.
@@ -326,7 +352,7 @@ func (s *Stack) loadTraefik(svc types.ServiceConfig) *traefik {
 		}
 		ignored = append(ignored, envStatic...)
 	case len(args) > 0:
-		t.source = "its command's flags"
+		t.source, t.from = "its command's flags", fromFlags
 		for _, f := range flags {
 			if strings.HasSuffix(f.key, ".middlewares") && t.static[f.key] != "" {
 				t.static[f.key] += "," + f.value // Traefik appends repeated list flags
@@ -342,7 +368,7 @@ func (s *Stack) loadTraefik(svc types.ServiceConfig) *traefik {
 		}
 		ignored = envStatic
 	case len(envStatic) > 0:
-		t.source = "its TRAEFIK_* environment variables"
+		t.source, t.from = "its TRAEFIK_* environment variables", fromEnv
 		for _, k := range envStatic {
 			key := strings.ReplaceAll(strings.TrimPrefix(strings.ToLower(k), "traefik_"), "_", ".")
 			if v := svc.Environment[k]; v != nil {
@@ -356,7 +382,7 @@ func (s *Stack) loadTraefik(svc types.ServiceConfig) *traefik {
 			}
 		}
 	default:
-		t.source = "no configuration file, flag or TRAEFIK_* variable"
+		t.source = "none: no configuration file, flag or TRAEFIK_* variable"
 	}
 	if len(ignored) > 0 {
 		t.problems = append(t.problems, Finding{Severity: Warning, Rule: RuleTraefikConfigIgnored, File: s.Sources[svc.Name], Service: svc.Name,
@@ -379,6 +405,7 @@ func (s *Stack) loadStaticFile(t *traefik, configFile, configFlag string) bool {
 		candidates = []string{configFile}
 	}
 	env := containerEnv(svc)
+	missing := "no mount of the service provides " + containerPath(svc, configFile)
 	for _, c := range candidates {
 		p := containerPath(svc, os.Expand(c, func(k string) string { return env[k] }))
 		how := p + " (a default location of Traefik's configuration)"
@@ -390,16 +417,23 @@ func (s *Stack) loadStaticFile(t *traefik, configFile, configFlag string) bool {
 			continue
 		}
 		if at.mount.Type != types.VolumeTypeBind {
+			// Whether the volume holds that file, and which of the
+			// default names, only the running container knows.
 			t.unreadable = true
-			t.source = how + ", in " + at.mount.Type + " " + at.mount.Source
-			t.problems = append(t.problems, t.finding(Warning, RuleTraefikConfig, p,
-				"Traefik's static configuration "+t.source+" can't be read by the linter: the rules that need it are skipped",
-				"bind-mount it from a file of the stack (e.g. ./services/reverse-proxy/traefik.yml:"+p+":ro)"))
+			what := "may come from"
+			if configFile != "" {
+				what = "(" + configFlag + ") comes from"
+			}
+			t.source = at.mount.Type + " " + at.mount.Source + ", mounted at " + path.Clean(at.mount.Target)
+			t.problems = append(t.problems, t.finding(Warning, RuleTraefikConfig, path.Clean(at.mount.Target),
+				"Traefik's static configuration "+what+" "+t.source+", which the linter can't read: the rules that need it are skipped",
+				"bind-mount the configuration file from the stack's files instead (e.g. ./services/reverse-proxy/traefik.yml:/etc/traefik/traefik.yml:ro)"))
 			return true
 		}
 		info, err := os.Stat(at.host)
 		if errors.Is(err, fs.ErrNotExist) && !at.whole {
-			continue // a mounted folder without that file: Traefik looks further
+			missing = s.rel(at.mount.Source) + ", mounted at " + path.Clean(at.mount.Target) + ", has no " + strings.TrimPrefix(p, path.Clean(at.mount.Target)+"/")
+			continue // Traefik looks further
 		}
 		t.source = s.rel(at.host) + ", mounted at " + how
 		switch {
@@ -416,7 +450,7 @@ func (s *Stack) loadStaticFile(t *traefik, configFile, configFlag string) bool {
 			t.unreadable = true
 			return true
 		}
-		t.file = s.rel(at.host)
+		t.file, t.from = s.rel(at.host), fromFile
 		tree, err := decodeConfigFile(at.host)
 		if err != nil {
 			t.problems = append(t.problems, t.finding(Error, RuleTraefikConfig, p,
@@ -431,7 +465,7 @@ func (s *Stack) loadStaticFile(t *traefik, configFile, configFlag string) bool {
 	if configFile != "" {
 		p := containerPath(svc, configFile)
 		t.problems = append(t.problems, t.finding(Error, RuleTraefikConfig, p,
-			"Traefik's command names its configuration "+configFlag+", but no mount of the service provides "+p+": Traefik exits (configuration file not found)",
+			"Traefik's command names its configuration "+configFlag+", but "+missing+": Traefik exits (configuration file not found)",
 			"add a bind mount, e.g. `- ./services/"+path.Base(path.Dir(s.Sources[svc.Name]))+"/"+path.Base(p)+":"+p+":ro`"))
 		t.unreadable = true // what Traefik would do instead depends on its version
 		t.source = configFlag
