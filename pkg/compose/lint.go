@@ -333,7 +333,13 @@ func isTraefik(svc types.ServiceConfig) bool {
 
 func lintTraefikNetwork(s *Stack) []Finding {
 	var out []Finding
-	want := s.Project.Name + "_" + PublicNetwork
+	want, hint := s.Project.Name+"_"+PublicNetwork, " (${COMPOSE_PROJECT_NAME}_"+PublicNetwork+")"
+	// Compose doesn't prefix a network given its own name, nor an external one.
+	if n, ok := s.Model.Networks[PublicNetwork]; ok && n.Name != "" {
+		want, hint = n.Name, ""
+	} else if ok && bool(n.External) {
+		want, hint = PublicNetwork, ""
+	}
 	for _, t := range s.traefiks() {
 		if t.unreadable {
 			continue // lintTraefikConfig says why
@@ -343,11 +349,11 @@ func lintTraefikNetwork(s *Stack) []Finding {
 		case got == "":
 			out = append(out, t.finding(Error, RuleTraefikNetwork, "providers.docker.network",
 				"Traefik's docker provider network is not set (static configuration: "+t.source+"): it may pick a network it can't reach",
-				t.howToSet("providers.docker.network", want)+" (${COMPOSE_PROJECT_NAME}_"+PublicNetwork+")"))
+				t.howToSet("providers.docker.network", want)+hint))
 		case got != want:
 			out = append(out, t.finding(Error, RuleTraefikNetwork, "providers.docker.network",
 				"Traefik watches network "+got+" (static configuration: "+t.source+"), but Compose names the public network "+want,
-				t.howToSet("providers.docker.network", want)+" (${COMPOSE_PROJECT_NAME}_"+PublicNetwork+")"))
+				t.howToSet("providers.docker.network", want)+hint))
 		}
 	}
 	return out

@@ -200,3 +200,34 @@ func TestFilesAreSortedAndRelative(t *testing.T) {
 	assert.Equal(t, "lint", s.Project.Name)
 	assert.Equal(t, "services/b/docker-compose.b.yml", s.Sources["db"])
 }
+
+func TestLintTraefikNetworkUsesTheNetworksRealName(t *testing.T) {
+	proxy := func(network, decl string) string {
+		return `
+services:
+  proxy:
+    image: traefik:v3.1
+    restart: unless-stopped
+    networks: [public]
+    healthcheck: {test: ["CMD", "traefik", "healthcheck"]}
+    command: ["--providers.docker.network=` + network + `"]
+networks:
+  public:` + decl + "\n"
+	}
+	for _, tc := range []struct {
+		name, network, decl string
+		ok                  bool
+	}{
+		{"Compose prefixes the project name", "lint_public", "", true},
+		{"an unprefixed name is wrong", "public", "", false},
+		{"an external network keeps its name", "public", " {external: true}", true},
+		{"a network named by name: keeps that name", "web", " {name: web}", true},
+		{"an external network with another name", "web", " {external: true, name: web}", true},
+		{"the project name is wrong for an external network", "lint_public", " {external: true}", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			findings := lintTraefikNetwork(stackOf(t, map[string]string{"proxy": proxy(tc.network, tc.decl)}))
+			assert.Equal(t, tc.ok, len(findings) == 0, messages(findings))
+		})
+	}
+}
