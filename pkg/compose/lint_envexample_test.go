@@ -44,9 +44,9 @@ func TestTemplateVariablesReadThroughEnvGet(t *testing.T) {
 	assert.Equal(t, map[string]bool{"SMTP_HOST": true, "SMTP_PORT": true, "A": true}, names)
 }
 
-// movedStack is a stack moved from a Makefile: compose files reading
+// skeletonStack is a stack moved from a Makefile: compose files reading
 // ${VAR} forms, a compose template not rendered yet, a config template.
-var movedStack = map[string]string{
+var skeletonStack = map[string]string{
 	"services/blog/docker-compose.ghost.yml": `services:
   ghost:
     image: ghost:${GHOST_VERSION:-5}
@@ -65,7 +65,7 @@ var movedStack = map[string]string{
 
 func TestWriteEnvExampleWritesASkeleton(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "My Stack")
-	testenv.WriteFiles(t, root, movedStack)
+	testenv.WriteFiles(t, root, skeletonStack)
 
 	added, err := WriteEnvExample(root)
 	require.NoError(t, err)
@@ -91,7 +91,7 @@ func TestWriteEnvExampleWritesASkeleton(t *testing.T) {
 
 func TestWriteEnvExampleAppendsOnlyMissingNames(t *testing.T) {
 	root := t.TempDir()
-	testenv.WriteFiles(t, root, movedStack)
+	testenv.WriteFiles(t, root, skeletonStack)
 	existing := "# Our project.\nCOMPOSE_PROJECT_NAME=blog\n\n# The domain.\nDOMAIN=example.org\n# secret: 24\nGHOST_DB_PASSWORD=\n"
 	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), []byte(existing), 0o600))
 
@@ -115,7 +115,7 @@ func TestWriteEnvExampleAppendsOnlyMissingNames(t *testing.T) {
 
 func TestWriteEnvExampleRefusesABrokenFile(t *testing.T) {
 	root := t.TempDir()
-	testenv.WriteFiles(t, root, movedStack)
+	testenv.WriteFiles(t, root, skeletonStack)
 	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), []byte("not an assignment\n"), 0o644))
 	_, err := WriteEnvExample(root)
 	require.ErrorContains(t, err, "not a NAME=value line")

@@ -20,7 +20,8 @@ import (
 //
 // A forwardAuth to an address outside the stack (a hosted SSO) protects the
 // router as far as Traefik is concerned, but the linter can't check that
-// service: it is a warning, not an error.
+// service: it is a warning, not an error. The routers of the service a
+// stack forwardAuth points at are its login portal: they are not checked.
 
 // middleware is one HTTP middleware definition.
 type middleware struct {
@@ -223,8 +224,15 @@ func lintSSO(s *Stack) []Finding {
 	m := s.middlewares()
 	out := s.undefinedMiddlewares(m)
 	known := s.stackSSO(m)
+	// The SSO service's own routers serve its login portal, which must be
+	// reachable without SSO.
+	portal := map[string]bool{}
+	for _, def := range known {
+		target, _ := s.stackHost(def.address)
+		portal[target] = true
+	}
 	for _, svc := range s.services() {
-		if !labelTrue(svc, "traefik.enable") || labelTrue(svc, NoAuthLabel) {
+		if !labelTrue(svc, "traefik.enable") || labelTrue(svc, NoAuthLabel) || portal[svc.Name] {
 			continue
 		}
 		routers := traefikObjects(svc.Labels, "routers")

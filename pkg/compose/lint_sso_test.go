@@ -346,3 +346,13 @@ func TestParseTraefikFlags(t *testing.T) {
 		assert.Equal(t, tc.want, got, "%q", tc.args)
 	}
 }
+
+func TestLintSSOServiceRoutersNeedNoOptOut(t *testing.T) {
+	withoutLabel := strings.Replace(autheliaCompose, "      selfhosted.lint.no-auth: \"true\"\n", "", 1)
+	assert.Empty(t, traefikFindings(Lint(ssoStack(t, map[string]string{ssoAuthelia: withoutLabel}))),
+		"Authelia's own router serves the login portal")
+
+	notSSO := strings.Replace(withoutLabel, "      traefik.http.middlewares.sso.forwardauth.address: http://authelia:9091/api/verify\n", "", 1)
+	findings := Lint(ssoStack(t, map[string]string{ssoAuthelia: notSSO, ssoDynamic: strings.ReplaceAll(dynamicYAML, "http://authelia:9091", "http://app:80")}))
+	assert.Contains(t, traefikFindings(findings), "router-sso authelia authelia", "a service no forwardAuth points at is no SSO portal")
+}
