@@ -137,12 +137,14 @@ func WriteBaseline(s *Stack) (BaselineUpdate, error) {
 # by message: the comment above an entry is the message when it was written.
 # rule	file	service	subject	reason
 `)
+	line := bytes.Count(buf.Bytes(), []byte("\n"))
 	for i, e := range up.Entries {
 		if strings.ContainsAny(e.Key()+e.Reason, "\n") {
 			return BaselineUpdate{}, fmt.Errorf("baseline entry %s: a field contains a line break", e)
 		}
 		fmt.Fprintf(&buf, "# %s\n%s\t%s\n", strings.ReplaceAll(messages[e.Key()], "\n", " "), e.Key(), e.Reason)
-		up.Entries[i].Line = strings.Count(buf.String(), "\n")
+		line += 2
+		up.Entries[i].Line = line
 	}
 	if err := atomicfile.WriteFile(filepath.Join(s.Root, BaselineFile), buf.Bytes(), 0o644); err != nil {
 		return BaselineUpdate{}, fmt.Errorf("write the lint baseline: %w", err)

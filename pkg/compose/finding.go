@@ -51,20 +51,22 @@ const (
 	RuleBackupDumpedAndCopied = "backup-dumped-and-copied" // a warning
 )
 
-// strictRules are the rules whose warnings strict mode makes errors: rules
-// added after the old checklist, which an existing stack adopts step by step.
-var strictRules = map[string]bool{
-	RuleHealthcheck:      true,
-	RuleDependsOnHealthy: true,
-	RuleExternalNetwork:  true,
-	RuleEnvExample:       true,
-}
+// strictRuleIDs are the rules whose warnings strict mode makes errors:
+// rules added after the old checklist, which an existing stack adopts step
+// by step.
+var strictRuleIDs = []string{RuleHealthcheck, RuleDependsOnHealthy, RuleExternalNetwork, RuleEnvExample}
+
+var strictRules = func() map[string]bool {
+	m := map[string]bool{}
+	for _, id := range strictRuleIDs {
+		m[id] = true
+	}
+	return m
+}()
 
 // StrictRules returns the IDs of the rules that are warnings unless the
 // stack opts into strict mode.
-func StrictRules() []string {
-	return []string{RuleHealthcheck, RuleDependsOnHealthy, RuleExternalNetwork, RuleEnvExample}
-}
+func StrictRules() []string { return append([]string{}, strictRuleIDs...) }
 
 // Finding is one lint result: which compose file and service, what is wrong,
 // and how to fix it. It prints as one line.

@@ -130,7 +130,11 @@ func (s *Stack) judge(m *middlewares, refs []string, provider string, seen map[s
 	for _, ref := range refs {
 		def, state := m.lookup(ref, provider)
 		if state != defined {
-			v.unsure = true
+			// Traefik's own (@internal) middlewares are no SSO; any other
+			// unknown one could be.
+			if _, prov := qualify(ref, provider); prov != "internal" {
+				v.unsure = true
+			}
 			continue
 		}
 		if seen[def.ref()] {
@@ -197,6 +201,21 @@ func (t *traefik) entrypoints() []string {
 	return sortedKeys(seen)
 }
 
+// defaultEntrypoints returns the entrypoints of a router that names none:
+// those marked asDefault (Traefik v3), else all of them.
+func (t *traefik) defaultEntrypoints() []string {
+	var marked []string
+	for _, ep := range t.entrypoints() {
+		if strings.EqualFold(t.static["entrypoints."+ep+".asdefault"], "true") {
+			marked = append(marked, ep)
+		}
+	}
+	if len(marked) > 0 {
+		return marked
+	}
+	return t.entrypoints()
+}
+
 // stackSSO returns the forwardAuth middlewares to a service of the stack,
 // docker ones first, for the fix of an unprotected router.
 func (s *Stack) stackSSO(m *middlewares) []middleware {
@@ -252,7 +271,7 @@ func (s *Stack) routerSSO(m *middlewares, known []middleware, svc types.ServiceC
 	eps := splitList(props["entrypoints"])
 	t := m.traefik
 	if len(eps) == 0 && t != nil {
-		eps = t.entrypoints() // Traefik attaches such a router to every entrypoint
+		eps = t.defaultEntrypoints()
 	}
 	if len(eps) == 0 {
 		eps = []string{""}

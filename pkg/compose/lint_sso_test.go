@@ -210,6 +210,14 @@ func TestLintSSOByDefinition(t *testing.T) {
 				ssoApp:    appCompose("", "")},
 			want: []string{"router-sso app app"}, says: "entrypoint websecure's"},
 
+		{name: "a router without entrypoints is on the asDefault ones only",
+			replace: map[string]string{
+				ssoStatic: strings.Replace(staticYAML, `address: ":443"`, "address: \":443\"\n    asDefault: true\n    http:\n      middlewares: [sso-proxy@file]", 1),
+				ssoApp:    appCompose("", "")}},
+		{name: "Traefik's own middlewares are no SSO",
+			replace: map[string]string{ssoApp: appCompose("dashboard_redirect@internal", "websecure")},
+			want:    []string{"router-sso app app"}, says: "dashboard_redirect@internal"},
+
 		{name: "a chain containing the forwardAuth protects, nested chains too",
 			replace: map[string]string{ssoApp: appCompose("outer@file", "websecure")}},
 		{name: "a chain without a forwardAuth does not protect",
@@ -355,4 +363,16 @@ func TestLintSSOServiceRoutersNeedNoOptOut(t *testing.T) {
 	notSSO := strings.Replace(withoutLabel, "      traefik.http.middlewares.sso.forwardauth.address: http://authelia:9091/api/verify\n", "", 1)
 	findings := Lint(ssoStack(t, map[string]string{ssoAuthelia: notSSO, ssoDynamic: strings.ReplaceAll(dynamicYAML, "http://authelia:9091", "http://app:80")}))
 	assert.Contains(t, traefikFindings(findings), "router-sso authelia authelia", "a service no forwardAuth points at is no SSO portal")
+}
+
+func TestLintTraefikNetworkFixNamesTheTemplate(t *testing.T) {
+	s := ssoStack(t, map[string]string{
+		ssoStatic:         strings.Replace(staticYAML, "network: lint_public", "network: web", 1),
+		ssoStatic + ".j2": "{# renders traefik.static.yml #}",
+	})
+	findings := lintTraefikNetwork(s)
+	require.Len(t, findings, 1)
+	assert.Equal(t, ssoStatic, findings[0].File)
+	assert.Contains(t, findings[0].Message, "Traefik watches network web")
+	assert.Contains(t, findings[0].Fix, "set providers.docker.network: lint_public in "+ssoStatic+".j2, which renders "+ssoStatic)
 }

@@ -58,6 +58,7 @@ type traefik struct {
 	// file is what findings about the static configuration name: the
 	// configuration file, else the service's compose file.
 	file string
+	root string // the stack's
 	// unreadable: the static configuration exists (in a volume) but the
 	// linter can't read it.
 	unreadable bool
@@ -82,6 +83,9 @@ func (t *traefik) howToSet(key, value string) string {
 	env := "TRAEFIK_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_")) + "=" + value
 	switch t.from {
 	case fromFile:
+		if _, err := os.Stat(filepath.Join(t.root, t.file+".j2")); err == nil {
+			return "set " + key + ": " + value + " in " + t.file + ".j2, which renders " + t.file
+		}
 		return "set " + key + ": " + value + " in " + t.file
 	case fromFlags:
 		return "add `" + flag + "` to its command"
@@ -319,7 +323,7 @@ func flatten(prefix string, v any, out map[string]string) {
 // loadTraefik finds svc's static configuration and its file provider's
 // dynamic configuration.
 func (s *Stack) loadTraefik(svc types.ServiceConfig) *traefik {
-	t := &traefik{svc: svc, static: map[string]string{}, file: s.Sources[svc.Name]}
+	t := &traefik{svc: svc, static: map[string]string{}, file: s.Sources[svc.Name], root: s.Root}
 	args := traefikArgs(svc)
 	flags := parseTraefikFlags(args)
 	configFile, configFlag := "", ""
