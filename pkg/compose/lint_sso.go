@@ -99,15 +99,16 @@ func qualify(ref, provider string) (name, prov string) {
 	return ref, provider
 }
 
-type lookup int
+// resolution is what a middleware reference resolves to.
+type resolution int
 
 const (
-	defined lookup = iota
+	defined resolution = iota
 	undefined
 	unknown // defined by a provider the linter can't read
 )
 
-func (m *middlewares) lookup(ref, provider string) (middleware, lookup) {
+func (m *middlewares) lookup(ref, provider string) (middleware, resolution) {
 	name, prov := qualify(ref, provider)
 	if def, ok := m.defs[name+"@"+prov]; ok {
 		return def, defined
