@@ -46,8 +46,10 @@ var rules = []rule{
 	lintRestart,
 	lintNetworks,
 	lintWebFacing,
+	lintSSO,
 	lintHealthchecks,
 	lintDependsOn,
+	lintTraefikConfig,
 	lintTraefikNetwork,
 	lintExternalNetworks,
 	lintEnvExample,
@@ -55,10 +57,22 @@ var rules = []rule{
 }
 
 // Lint runs every rule and returns the findings sorted by file and service.
+// The stack's LintConfigFile decides the severity of the newer rules
+// (StrictRules); an unreadable one is a finding of its own.
 func Lint(s *Stack) []Finding {
 	var all []Finding
 	for _, r := range rules {
 		all = append(all, r(s)...)
+	}
+	cfg, err := ReadLintConfig(s.Root)
+	if err != nil {
+		all = append(all, Finding{Severity: Error, Rule: RuleLintConfig, File: LintConfigFile, Message: err.Error(),
+			Fix: "write `strict: true` (or false), the only setting"})
+	}
+	for i, f := range all {
+		if cfg.Strict && f.Severity == Warning && strictRules[f.Rule] {
+			all[i].Severity = Error
+		}
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		if all[i].File != all[j].File {
@@ -92,12 +106,12 @@ func (s *Stack) services() []types.ServiceConfig {
 	return out
 }
 
-func (s *Stack) finding(sev Severity, svc, msg, fix string) Finding {
+func (s *Stack) finding(sev Severity, rule, svc, subject, msg, fix string) Finding {
 	file := s.Sources[svc]
 	if file == "" && len(s.Project.Files) > 0 {
 		file = s.Project.Files[0]
 	}
-	return Finding{Severity: sev, File: file, Service: svc, Message: msg, Fix: fix}
+	return Finding{Severity: sev, Rule: rule, File: file, Service: svc, Subject: subject, Message: msg, Fix: fix}
 }
 
 func labelTrue(svc types.ServiceConfig, label string) bool {
@@ -119,7 +133,7 @@ func lintRestart(s *Stack) []Finding {
 			policy = svc.Deploy.RestartPolicy.Condition
 		}
 		if policy == "" || policy == "no" {
-			out = append(out, s.finding(Error, svc.Name, "no restart policy: it stays down after a crash or a reboot",
+			out = append(out, s.finding(Error, RuleRestart, svc.Name, "", "no restart policy: it stays down after a crash or a reboot",
 				"add `restart: unless-stopped` (or label "+OneShotLabel+"=true for a task that exits)"))
 		}
 	}
@@ -133,30 +147,43 @@ func lintNetworks(s *Stack) []Finding {
 			continue
 		}
 		if _, ok := s.Raw[svc.Name]["networks"]; !ok {
-			out = append(out, s.finding(Error, svc.Name, "no explicit networks: it lands on the implicit default network",
+			out = append(out, s.finding(Error, RuleNetworks, svc.Name, "", "no explicit networks: it lands on the implicit default network",
 				"add `networks: [private]` (and `public` if Traefik must reach it)"))
 		}
 	}
 	return out
 }
 
-// routers returns the Traefik HTTP routers and services named in labels.
-func traefikNames(labels types.Labels, kind string) []string {
-	seen := map[string]bool{}
+// traefikObjects returns the Traefik HTTP objects of one kind (routers,
+// middlewares, services) that labels define: name → property → value. Like
+// Traefik, it reads label keys case-insensitively (forwardAuth is
+// forwardauth) and keeps the names as written; properties are lower case.
+func traefikObjects(labels types.Labels, kind string) map[string]map[string]string {
 	prefix := "traefik.http." + kind + "."
-	for k := range labels {
-		if rest, ok := strings.CutPrefix(k, prefix); ok {
-			if name, _, ok := strings.Cut(rest, "."); ok {
-				seen[name] = true
-			}
+	out := map[string]map[string]string{}
+	for k, v := range labels {
+		if len(k) <= len(prefix) || !strings.EqualFold(k[:len(prefix)], prefix) {
+			continue
 		}
+		name, prop, ok := strings.Cut(k[len(prefix):], ".")
+		if !ok {
+			continue
+		}
+		if out[name] == nil {
+			out[name] = map[string]string{}
+		}
+		out[name][strings.ToLower(prop)] = v
 	}
-	names := make([]string, 0, len(seen))
-	for n := range seen {
-		names = append(names, n)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	sort.Strings(names)
-	return names
+	sort.Strings(keys)
+	return keys
 }
 
 func lintWebFacing(s *Stack) []Finding {
@@ -165,40 +192,38 @@ func lintWebFacing(s *Stack) []Finding {
 		if !labelTrue(svc, "traefik.enable") {
 			continue
 		}
-		add := func(msg, fix string) { out = append(out, s.finding(Error, svc.Name, msg, fix)) }
-		routers := traefikNames(svc.Labels, "routers")
+		add := func(rule, subject, msg, fix string) {
+			out = append(out, s.finding(Error, rule, svc.Name, subject, msg, fix))
+		}
+		routers := traefikObjects(svc.Labels, "routers")
 		if len(routers) == 0 {
-			add("web-facing (traefik.enable=true) but no Traefik router",
+			add(RuleTraefikRouter, "", "web-facing (traefik.enable=true) but no Traefik router",
 				fmt.Sprintf("add label traefik.http.routers.%s.rule=Host(`%s.example.com`)", svc.Name, svc.Name))
 		}
-		for _, r := range routers {
+		for _, r := range sortedKeys(routers) {
 			key := "traefik.http.routers." + r + "."
-			if svc.Labels[key+"rule"] == "" {
-				add("router "+r+" has no rule", "add label "+key+"rule=Host(`…`)")
+			if routers[r]["rule"] == "" {
+				add(RuleRouterRule, r, "router "+r+" has no rule", "add label "+key+"rule=Host(`…`)")
 			}
-			if svc.Labels[key+"entrypoints"] == "" {
-				add("router "+r+" has no entrypoint", "add label "+key+"entrypoints=websecure")
+			if routers[r]["entrypoints"] == "" {
+				add(RuleRouterEntrypoint, r, "router "+r+" has no entrypoint", "add label "+key+"entrypoints=websecure")
 			}
-			if svc.Labels[key+"tls.certresolver"] == "" {
-				add("router "+r+" has no TLS certificate resolver", "add label "+key+"tls.certresolver=letsencrypt")
-			}
-			if !labelTrue(svc, NoAuthLabel) && !strings.Contains(svc.Labels[key+"middlewares"], "authelia") {
-				add("router "+r+" is not behind the Authelia middleware",
-					"add label "+key+"middlewares=authelia@docker (or label "+NoAuthLabel+"=true for a service that must be public, with a comment saying why)")
+			if routers[r]["tls.certresolver"] == "" {
+				add(RuleRouterTLS, r, "router "+r+" has no TLS certificate resolver", "add label "+key+"tls.certresolver=letsencrypt")
 			}
 		}
 		ports := false
-		for _, name := range traefikNames(svc.Labels, "services") {
-			if svc.Labels["traefik.http.services."+name+".loadbalancer.server.port"] != "" {
+		for _, props := range traefikObjects(svc.Labels, "services") {
+			if props["loadbalancer.server.port"] != "" {
 				ports = true
 			}
 		}
 		if !ports {
-			add("no load-balancer port: Traefik would guess the container port",
+			add(RuleLoadBalancerPort, "", "no load-balancer port: Traefik would guess the container port",
 				fmt.Sprintf("add label traefik.http.services.%s.loadbalancer.server.port=<port>", svc.Name))
 		}
 		if _, ok := svc.Networks[PublicNetwork]; !ok {
-			add("web-facing but not on the "+PublicNetwork+" network: Traefik can't reach it", "add `"+PublicNetwork+"` to its networks")
+			add(RulePublicNetwork, "", "web-facing but not on the "+PublicNetwork+" network: Traefik can't reach it", "add `"+PublicNetwork+"` to its networks")
 		}
 	}
 	return out
@@ -210,8 +235,8 @@ func lintHealthchecks(s *Stack) []Finding {
 		if oneShot(svc) || labelTrue(svc, NoHealthcheckLabel) {
 			continue
 		}
-		if svc.HealthCheck == nil || svc.HealthCheck.Disable || len(svc.HealthCheck.Test) == 0 {
-			out = append(out, s.finding(Error, svc.Name, "no healthcheck: dependents can't wait for it and failures go unnoticed",
+		if !hasHealthcheck(svc) {
+			out = append(out, s.finding(Warning, RuleHealthcheck, svc.Name, "", "no healthcheck: dependents can't wait for it and failures go unnoticed",
 				"add a `healthcheck:` (or label "+NoHealthcheckLabel+"=true when the image has no way to probe itself)"))
 		}
 	}
@@ -229,26 +254,21 @@ func lintDependsOn(s *Stack) []Finding {
 		byName[svc.Name] = svc
 	}
 	for _, svc := range s.services() {
-		deps := make([]string, 0, len(svc.DependsOn))
-		for d := range svc.DependsOn {
-			deps = append(deps, d)
-		}
-		sort.Strings(deps)
-		for _, d := range deps {
+		for _, d := range sortedKeys(svc.DependsOn) {
 			target, ok := byName[d]
 			if !ok {
-				out = append(out, s.finding(Error, svc.Name, "depends_on names "+d+", which is not a service of the stack",
+				out = append(out, s.finding(Error, RuleDependsOnMissing, svc.Name, d, "depends_on names "+d+", which is not a service of the stack",
 					"fix the name or remove it from depends_on"))
 				continue
 			}
 			if hasHealthcheck(target) && svc.DependsOn[d].Condition != types.ServiceConditionHealthy {
-				out = append(out, s.finding(Error, svc.Name, "depends_on "+d+" does not wait for it to be healthy",
+				out = append(out, s.finding(Warning, RuleDependsOnHealthy, svc.Name, d, "depends_on "+d+" does not wait for it to be healthy",
 					"write `depends_on: {"+d+": {condition: service_healthy}}`"))
 			}
 		}
 	}
 	if cycle := dependencyCycle(byName); cycle != nil {
-		out = append(out, s.finding(Error, cycle[0], "depends_on cycle: "+strings.Join(cycle, " → "),
+		out = append(out, s.finding(Error, RuleDependsOnCycle, cycle[0], strings.Join(cycle, ","), "depends_on cycle: "+strings.Join(cycle, " → "),
 			"remove one of these dependencies"))
 	}
 	return out
@@ -267,12 +287,7 @@ func dependencyCycle(services map[string]types.ServiceConfig) []string {
 	visit = func(n string) []string {
 		state[n] = visiting
 		path = append(path, n)
-		deps := make([]string, 0)
-		for d := range services[n].DependsOn {
-			deps = append(deps, d)
-		}
-		sort.Strings(deps)
-		for _, d := range deps {
+		for _, d := range sortedKeys(services[n].DependsOn) {
 			if _, ok := services[d]; !ok {
 				continue
 			}
@@ -293,12 +308,7 @@ func dependencyCycle(services map[string]types.ServiceConfig) []string {
 		state[n] = done
 		return nil
 	}
-	names := make([]string, 0, len(services))
-	for n := range services {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(services) {
 		if state[n] == unvisited {
 			if c := visit(n); c != nil {
 				return c
@@ -323,30 +333,27 @@ func isTraefik(svc types.ServiceConfig) bool {
 
 func lintTraefikNetwork(s *Stack) []Finding {
 	var out []Finding
-	want := s.Project.Name + "_" + PublicNetwork
-	for _, svc := range s.services() {
-		if !isTraefik(svc) {
-			continue
+	want, hint := s.Project.Name+"_"+PublicNetwork, " (${COMPOSE_PROJECT_NAME}_"+PublicNetwork+")"
+	// Compose doesn't prefix a network given its own name, nor an external one.
+	if n, ok := s.Model.Networks[PublicNetwork]; ok && n.Name != "" {
+		want, hint = n.Name, ""
+	} else if ok && bool(n.External) {
+		want, hint = PublicNetwork, ""
+	}
+	for _, t := range s.traefiks() {
+		if t.unreadable {
+			continue // lintTraefikConfig says why
 		}
-		got := ""
-		for _, arg := range svc.Command {
-			if v, ok := strings.CutPrefix(arg, "--providers.docker.network="); ok {
-				got = v
-			}
-		}
-		if v, ok := svc.Environment["TRAEFIK_PROVIDERS_DOCKER_NETWORK"]; ok && v != nil {
-			got = *v
-		}
-		if got == "" {
-			got = s.traefikFileNetwork(svc)
-		}
+		got := t.static["providers.docker.network"]
 		switch {
 		case got == "":
-			out = append(out, s.finding(Error, svc.Name, "Traefik's docker provider network is not set: it may pick a network it can't reach",
-				"set providers.docker.network to ${COMPOSE_PROJECT_NAME}_"+PublicNetwork+" in its static configuration (or --providers.docker.network=… in its command)"))
+			out = append(out, t.finding(Error, RuleTraefikNetwork, "providers.docker.network",
+				"Traefik's docker provider network is not set (static configuration: "+t.source+"): it may pick a network it can't reach",
+				t.howToSet("providers.docker.network", want)+hint))
 		case got != want:
-			out = append(out, s.finding(Error, svc.Name, "Traefik watches network "+got+", but Compose names the public network "+want,
-				"use `--providers.docker.network=${COMPOSE_PROJECT_NAME}_"+PublicNetwork+"`"))
+			out = append(out, t.finding(Error, RuleTraefikNetwork, "providers.docker.network",
+				"Traefik watches network "+got+" (static configuration: "+t.source+"), but Compose names the public network "+want,
+				t.howToSet("providers.docker.network", want)+hint))
 		}
 	}
 	return out
@@ -354,54 +361,44 @@ func lintTraefikNetwork(s *Stack) []Finding {
 
 func lintExternalNetworks(s *Stack) []Finding {
 	var out []Finding
-	names := make([]string, 0, len(s.Model.Networks))
-	for n := range s.Model.Networks {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(s.Model.Networks) {
 		if bool(s.Model.Networks[n].External) {
-			out = append(out, Finding{Severity: Error, File: s.networkSource(n), Message: "network " + n + " is external: `down` won't remove it",
-				Fix: "remove `external: true` and let Compose create it"})
+			out = append(out, Finding{Severity: Warning, Rule: RuleExternalNetwork, File: s.networkSource(n), Subject: n,
+				Message: "network " + n + " is external: `down` won't remove it",
+				Fix:     "remove `external: true` and let Compose create it"})
 		}
 	}
 	return out
 }
 
-// networkSource names the first file that declares network n.
+// networkSource names the file that declares network n: the one that
+// makes it external when one does, else the first.
 func (s *Stack) networkSource(n string) string {
-	if len(s.Project.Files) > 0 {
-		return s.Project.Files[0]
-	}
-	return ""
-}
-
-// traefikFileNetwork reads providers.docker.network from the static
-// configuration file bind-mounted at /etc/traefik/traefik.yml (rendered
-// from its template before lint runs), or "".
-func (s *Stack) traefikFileNetwork(svc types.ServiceConfig) string {
-	for _, v := range svc.Volumes {
-		if v.Type != types.VolumeTypeBind || (v.Target != "/etc/traefik/traefik.yml" && v.Target != "/etc/traefik/traefik.yaml") {
+	first := ""
+	for _, f := range s.Project.Files {
+		data, err := os.ReadFile(filepath.Join(s.Root, f))
+		if err != nil {
 			continue
 		}
-		source := v.Source
-		if !filepath.IsAbs(source) {
-			source = filepath.Join(s.Root, source)
+		var doc struct {
+			Networks map[string]struct {
+				External any `yaml:"external"`
+			} `yaml:"networks"`
 		}
-		data, err := os.ReadFile(source)
-		if err != nil {
-			return ""
+		if yaml.Unmarshal(data, &doc) != nil {
+			continue
 		}
-		var static struct {
-			Providers struct {
-				Docker struct {
-					Network string `yaml:"network"`
-				} `yaml:"docker"`
-			} `yaml:"providers"`
-		}
-		if yaml.Unmarshal(data, &static) == nil {
-			return static.Providers.Docker.Network
+		if decl, ok := doc.Networks[n]; ok {
+			if decl.External != nil {
+				return f
+			}
+			if first == "" {
+				first = f
+			}
 		}
 	}
-	return ""
+	if first == "" && len(s.Project.Files) > 0 {
+		first = s.Project.Files[0]
+	}
+	return first
 }

@@ -40,13 +40,13 @@ func lintBackupVolumes(s *Stack) []Finding {
 			if v = strings.TrimSpace(v); v != "" {
 				excluded[v] = true
 				if _, declared := s.Model.Volumes[v]; !declared {
-					out = append(out, s.finding(Error, svc.Name, BackupExcludeLabel+" names "+v+", which is not a volume of the stack",
+					out = append(out, s.finding(Error, RuleBackupExcludeUnknown, svc.Name, v, BackupExcludeLabel+" names "+v+", which is not a volume of the stack",
 						"use the volume's name from the top-level volumes: section"))
 				}
 			}
 		}
 		if len(excluded) > 0 && !dump {
-			out = append(out, s.finding(Error, svc.Name, "its excluded volumes would be in no backup: it has no "+BackupDumpLabel,
+			out = append(out, s.finding(Error, RuleBackupExcludeNoDump, svc.Name, "", "its excluded volumes would be in no backup: it has no "+BackupDumpLabel,
 				"add label "+BackupDumpLabel+"=<command printing a dump> (and "+BackupRestoreLabel+")"))
 		}
 		if !isDatabase(svc) {
@@ -62,10 +62,10 @@ func lintBackupVolumes(s *Stack) []Finding {
 		for _, v := range named {
 			switch {
 			case !dump:
-				out = append(out, s.finding(Error, svc.Name, "database volume "+v+" has no dump: a snapshot of a running database's files may not restore",
+				out = append(out, s.finding(Error, RuleBackupDump, svc.Name, v, "database volume "+v+" has no dump: a snapshot of a running database's files may not restore",
 					"add labels "+BackupDumpLabel+", "+BackupRestoreLabel+" and "+BackupExcludeLabel+"="+v))
 			case !excluded[v]:
-				out = append(out, s.finding(Warning, svc.Name, "database volume "+v+" is dumped and also backed up as files",
+				out = append(out, s.finding(Warning, RuleBackupDumpedAndCopied, svc.Name, v, "database volume "+v+" is dumped and also backed up as files",
 					"add "+v+" to "+BackupExcludeLabel+" so a restore starts it empty and loads the dump"))
 			}
 		}

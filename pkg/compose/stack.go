@@ -32,6 +32,8 @@ type Stack struct {
 	// Raw holds each service's keys as written in its file, before
 	// compose-go fills in defaults (it adds a "default" network, for one).
 	Raw map[string]map[string]any
+
+	traefikCache []*traefik // read by the linter once
 }
 
 // Files returns the stack's compose files, sorted, relative to root.
