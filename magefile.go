@@ -41,6 +41,8 @@ var Aliases = map[string]interface{}{
 	"bench-render":     BenchRender,
 	"bench-upload":     BenchUpload,
 	"bench-backup":     BenchBackup,
+	"lint-baseline":    LintBaseline,
+	"env-example":      EnvExample,
 }
 
 // variable reads a Mage variable (an environment variable, as the old

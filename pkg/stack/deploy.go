@@ -82,25 +82,29 @@ func (e *FailedError) Unwrap() error { return e.Cause }
 
 // Check renders the templates, validates the merged compose files with
 // `docker compose config` on this machine and runs the linter. It returns
-// the loaded stack, or a *LintError when a finding is an error.
-func (s *Stack) Check(ctx context.Context) (*compose.Stack, []compose.Finding, error) {
+// the loaded stack and the lint report, or a *LintError when a finding not
+// in the stack's lint baseline is an error.
+func (s *Stack) Check(ctx context.Context) (*compose.Stack, compose.Report, error) {
 	if _, err := s.Render(ctx); err != nil {
-		return nil, nil, err
+		return nil, compose.Report{}, err
 	}
 	local := s.Project
 	local.Dir = s.Root
 	if err := compose.CheckConfig(ctx, run.Local{}, local); err != nil {
-		return nil, nil, err
+		return nil, compose.Report{}, err
 	}
 	loaded, err := compose.Load(ctx, s.Root)
 	if err != nil {
-		return nil, nil, err
+		return nil, compose.Report{}, err
 	}
-	findings := compose.Lint(loaded)
-	if compose.HasErrors(findings) {
-		return loaded, findings, &LintError{Findings: findings}
+	report, err := compose.LintWithBaseline(loaded)
+	if err != nil {
+		return loaded, report, err
 	}
-	return loaded, findings, nil
+	if report.Failed() {
+		return loaded, report, &LintError{Findings: report.Findings}
+	}
+	return loaded, report, nil
 }
 
 // Render renders every template of the stack and returns the files written.
