@@ -30,8 +30,16 @@ type SSHD struct {
 // SSHDPath is Debian's openssh-server binary; sshd must be started by absolute path.
 const SSHDPath = "/usr/sbin/sshd"
 
+// SSHDOptions vary the test sshd.
+type SSHDOptions struct {
+	// HostKeys are the types of host key sshd offers (default ed25519).
+	HostKeys []string
+	// Known are the types of those keys known_hosts records (default all).
+	Known []string
+}
+
 // StartSSHD starts sshd for t and stops it when t ends.
-func StartSSHD(t testing.TB) *SSHD {
+func StartSSHD(t testing.TB, opts ...SSHDOptions) *SSHD {
 	t.Helper()
 	if _, err := os.Stat(SSHDPath); err != nil {
 		Missing(t, "sshd", SSHDPath+" not found (Debian: openssh-server)")
@@ -39,7 +47,7 @@ func StartSSHD(t testing.TB) *SSHD {
 	RequireCommand(t, "ssh-keygen")
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "sshd.log")
-	s, err := NewSSHD(dir, logPath)
+	s, err := NewSSHD(dir, logPath, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +63,17 @@ func StartSSHD(t testing.TB) *SSHD {
 
 // NewSSHD starts sshd with everything it needs in dir, logging to logPath;
 // the caller stops it. Benchmarks use it; tests use StartSSHD.
-func NewSSHD(dir, logPath string) (*SSHD, error) {
+func NewSSHD(dir, logPath string, opts ...SSHDOptions) (*SSHD, error) {
+	var o SSHDOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if len(o.HostKeys) == 0 {
+		o.HostKeys = []string{"ed25519"}
+	}
+	if len(o.Known) == 0 {
+		o.Known = o.HostKeys
+	}
 	u, err := user.Current()
 	if err != nil {
 		return nil, err
@@ -65,8 +83,12 @@ func NewSSHD(dir, logPath string) (*SSHD, error) {
 		return nil, err
 	}
 	s := &SSHD{Dir: dir, User: u.Username, Alias: "testserver", Port: port}
-	for _, name := range []string{"host_ed25519", "id_ed25519"} {
-		out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", filepath.Join(dir, name)).CombinedOutput()
+	keys := map[string]string{"id_ed25519": "ed25519"}
+	for _, kind := range o.HostKeys {
+		keys["host_"+kind] = kind
+	}
+	for name, kind := range keys {
+		out, err := exec.Command("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", name, "-f", filepath.Join(dir, name)).CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("ssh-keygen: %v: %s", err, out)
 		}
@@ -76,18 +98,27 @@ func NewSSHD(dir, logPath string) (*SSHD, error) {
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
 		return nil, err
 	}
-	hostPub, _ := os.ReadFile(filepath.Join(dir, "host_ed25519.pub"))
-	fields := strings.Fields(string(hostPub))
-	s.HostKeyPub = fields[0] + " " + fields[1]
+	var known strings.Builder
+	for i, kind := range o.Known {
+		hostPub, _ := os.ReadFile(filepath.Join(dir, "host_"+kind+".pub"))
+		fields := strings.Fields(string(hostPub))
+		if i == 0 {
+			s.HostKeyPub = fields[0] + " " + fields[1]
+		}
+		fmt.Fprintf(&known, "[127.0.0.1]:%d %s %s\n", s.Port, fields[0], fields[1])
+	}
+	var hostKeys strings.Builder
+	for _, kind := range o.HostKeys {
+		fmt.Fprintf(&hostKeys, "HostKey %s\n", filepath.Join(dir, "host_"+kind))
+	}
 	s.KnownHosts = filepath.Join(dir, "known_hosts")
 	config := filepath.Join(dir, "sshd_config")
 	s.Config = filepath.Join(dir, "ssh_config")
 	files := map[string]string{
-		s.KnownHosts: fmt.Sprintf("[127.0.0.1]:%d %s\n", s.Port, s.HostKeyPub),
+		s.KnownHosts: known.String(),
 		config: fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
-HostKey %s
-PidFile none
+%sPidFile none
 AuthorizedKeysFile %s
 StrictModes no
 UsePAM no
@@ -99,7 +130,7 @@ MaxSessions 64
 MaxStartups 64
 Subsystem sftp internal-sftp
 LogLevel ERROR
-`, s.Port, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "authorized_keys")),
+`, s.Port, hostKeys.String(), filepath.Join(dir, "authorized_keys")),
 		s.Config: fmt.Sprintf(`Host %s
   HostName 127.0.0.1
   Port %d

@@ -188,6 +188,7 @@ func serviceChange(in Input, svc string, containers []Container) (Change, bool) 
 	case len(recreate) > 0:
 		return Change{Service: svc, Kind: Recreate, Reasons: shorten(recreate)}, true
 	case len(restart) > 0:
+		sort.Strings(restart)
 		return Change{Service: svc, Kind: Restart, Reasons: shorten(restart)}, true
 	case stopped:
 		return Change{Service: svc, Kind: Start, Reasons: []string{"stopped"}}, true

@@ -50,9 +50,35 @@ func UserConfig() string {
 	return filepath.Join(home, ".ssh", "config")
 }
 
+// UnknownHostError reports an alias that no Host block of the ssh config
+// names.
+type UnknownHostError struct {
+	Alias  string
+	Config string
+	Hosts  []string // the Host patterns the config does have
+}
+
+func (e *UnknownHostError) Error() string {
+	if len(e.Hosts) == 0 {
+		return fmt.Sprintf("%s is not a Host of %s (it has none)", e.Alias, e.Config)
+	}
+	return fmt.Sprintf("%s is not a Host of %s (its hosts: %s)", e.Alias, e.Config, strings.Join(e.Hosts, ", "))
+}
+
+// MissingConfigError reports an ssh config file that was asked for by
+// name and does not exist.
+type MissingConfigError struct{ Path string }
+
+func (e *MissingConfigError) Error() string {
+	return fmt.Sprintf("the ssh config %s does not exist", e.Path)
+}
+
 // Resolve reads alias from the ssh config file at path (UserConfig() when
-// empty). A missing file means OpenSSH's defaults.
+// empty). An alias that no Host block names is an *UnknownHostError: a
+// typo would otherwise surface as a DNS error or a missing key. A path
+// given that does not exist is a *MissingConfigError.
 func Resolve(alias, path string) (Host, error) {
+	explicit := path != ""
 	if path == "" {
 		path = UserConfig()
 	}
@@ -65,6 +91,11 @@ func Resolve(alias, path string) (Host, error) {
 		}
 	} else if !os.IsNotExist(err) {
 		return Host{}, err
+	} else if explicit {
+		return Host{}, &MissingConfigError{Path: path}
+	}
+	if !named(cfg, alias) {
+		return Host{}, &UnknownHostError{Alias: alias, Config: path, Hosts: hostPatterns(cfg)}
 	}
 	get := func(key string) (string, error) {
 		v, err := cfg.Get(alias, key)
@@ -131,6 +162,42 @@ func Resolve(alias, path string) (Host, error) {
 		h.KnownHostsFiles = append(h.KnownHostsFiles, h.expand(f, h.HostName))
 	}
 	return h, nil
+}
+
+// named reports whether a Host block other than a catch-all applies to
+// alias: a pattern of the top-level file names it, or (for blocks in
+// included files, which the parser keeps to itself) some setting differs
+// from what an alias nobody would write gets.
+func named(cfg *ssh_config.Config, alias string) bool {
+	for _, h := range cfg.Hosts {
+		for _, p := range h.Patterns {
+			if s := p.String(); s != "*" && !strings.HasPrefix(s, "!") && h.Matches(alias) {
+				return true
+			}
+		}
+	}
+	const nobody = "selfhosted-no-such-host.invalid"
+	for _, key := range []string{"HostName", "User", "Port", "IdentityFile", "ProxyJump", "ProxyCommand", "IdentitiesOnly",
+		"UserKnownHostsFile", "HostKeyAlias", "ForwardAgent", "IdentityAgent", "StrictHostKeyChecking", "ConnectTimeout", "ServerAliveInterval"} {
+		a, _ := cfg.Get(alias, key)
+		b, _ := cfg.Get(nobody, key)
+		if a != b {
+			return true
+		}
+	}
+	return false
+}
+
+func hostPatterns(cfg *ssh_config.Config) []string {
+	var out []string
+	for _, h := range cfg.Hosts {
+		for _, p := range h.Patterns {
+			if s := p.String(); s != "*" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // expand replaces ~ and OpenSSH's %-tokens (%% %d %u %l %h %r %p %n).

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"os"
+	"os/user"
 	"path/filepath"
 	"testing"
 
@@ -48,6 +49,26 @@ func TestPidCatcherStripsThePidLine(t *testing.T) {
 	p = &pidCatcher{next: &out, found: make(chan int, 1)}
 	p.Write([]byte("plain stderr\n"))
 	assert.Equal(t, "plain stderr\n", out.String(), "output without a pid line passes through")
+
+	// The missing-folder line after the pid line is caught however it is split.
+	for _, chunks := range [][]string{
+		{"\x1eselfhosted-pid:7\n\x1eselfhosted-nodir\n"},
+		{"\x1eselfhosted-pid:7\n", "\x1eselfhosted-nodir\n"},
+		{"\x1eselfhosted-pid:7\n\x1eselfhosted-no", "dir\n"},
+	} {
+		out.Reset()
+		p = &pidCatcher{next: &out, found: make(chan int, 1)}
+		for _, c := range chunks {
+			p.Write([]byte(c))
+		}
+		assert.True(t, p.noDir.Load(), "%q", chunks)
+		assert.Empty(t, out.String())
+	}
+	out.Reset()
+	p = &pidCatcher{next: &out, found: make(chan int, 1)}
+	p.Write([]byte("\x1eselfhosted-pid:7\n\x1eselfhosted-nope\nrest\n"))
+	assert.False(t, p.noDir.Load())
+	assert.Equal(t, "\x1eselfhosted-nope\nrest\n", out.String())
 }
 
 func TestResolveDefaultsAndTokens(t *testing.T) {
@@ -66,11 +87,52 @@ func TestResolveDefaultsAndTokens(t *testing.T) {
 	assert.Equal(t, []string{home + "/.ssh/known_hosts", home + "/.ssh/known_hosts2"}, h.KnownHostsFiles)
 	assert.Equal(t, "deploy@vps.example.com:2222", h.String())
 
-	h, err = Resolve("unknown", filepath.Join(dir, "missing"))
+	bare := filepath.Join(dir, "bare")
+	require.NoError(t, os.WriteFile(bare, []byte("Host bare\n"), 0o600))
+	h, err = Resolve("bare", bare)
 	require.NoError(t, err)
-	assert.Equal(t, "unknown", h.HostName)
+	assert.Equal(t, "bare", h.HostName)
 	assert.Equal(t, 22, h.Port)
-	assert.Len(t, h.IdentityFiles, 7)
+	assert.Len(t, h.IdentityFiles, 7, "OpenSSH's default identities")
+}
+
+func TestResolveRefusesWhatOpenSSHWouldGuess(t *testing.T) {
+	dir := t.TempDir()
+	included := filepath.Join(dir, "included")
+	require.NoError(t, os.WriteFile(included, []byte("Host inc\n  HostName 10.0.0.9\n"), 0o600))
+	config := filepath.Join(dir, "config")
+	require.NoError(t, os.WriteFile(config, []byte("Include "+included+"\nHost vps web-*\n  User deploy\nHost *\n  ServerAliveInterval 30\n"), 0o600))
+
+	tests := []struct {
+		alias, config string
+		err           any
+		hostName      string
+	}{
+		{"vps", config, nil, "vps"},
+		{"web-1", config, nil, "web-1"},
+		{"inc", config, nil, "10.0.0.9"},
+		{"vsp", config, &UnknownHostError{Alias: "vsp", Config: config, Hosts: []string{"vps", "web-*"}}, ""},
+		{"vps", filepath.Join(dir, "missing"), &MissingConfigError{Path: filepath.Join(dir, "missing")}, ""},
+	}
+	for _, tt := range tests {
+		h, err := Resolve(tt.alias, tt.config)
+		if tt.err != nil {
+			assert.Equal(t, tt.err, err, tt.alias)
+			continue
+		}
+		require.NoError(t, err, tt.alias)
+		assert.Equal(t, tt.hostName, h.HostName)
+	}
+	assert.EqualError(t, &UnknownHostError{Alias: "vsp", Config: "~/.ssh/config", Hosts: []string{"vps"}}, "vsp is not a Host of ~/.ssh/config (its hosts: vps)")
+}
+
+func TestWhoAmIWithoutUSER(t *testing.T) {
+	t.Setenv("USER", "")
+	who := WhoAmI()
+	assert.NotRegexp(t, `^@`, who, "the user is named even when $USER is unset")
+	u, err := user.Current()
+	require.NoError(t, err)
+	assert.Regexp(t, "^"+u.Username+"@", who)
 }
 
 func TestPassphraseKeyWithoutAgentNamesTheFix(t *testing.T) {

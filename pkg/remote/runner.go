@@ -175,36 +175,48 @@ func (r *Runner) signal(p *pidCatcher, sig string) {
 	_ = sess.Run(fmt.Sprintf("kill -%s %d", sig, pid))
 }
 
-// pidCatcher takes the pid line off the front of stderr and passes the rest on.
+// pidCatcher takes the pid line off the front of stderr, and the line
+// saying the folder is missing right after it, and passes the rest on.
 type pidCatcher struct {
 	next  io.Writer
 	found chan int
 	head  []byte
-	done  bool
+	lines int // header lines read: the pid line, then a possible marker
 	noDir atomic.Bool
 }
 
+var noDirLine = []byte("\x1eselfhosted-nodir\n")
+
 func (p *pidCatcher) Write(b []byte) (int, error) {
 	n := len(b)
-	if !p.done {
+	for p.lines < 2 {
 		p.head = append(p.head, b...)
+		b = nil
 		i := bytes.IndexByte(p.head, '\n')
-		if i < 0 && len(p.head) < 64 {
-			return n, nil
+		if i < 0 {
+			// Wait for the whole line unless it can no longer be ours.
+			if len(p.head) < 64 && (p.lines == 1 && bytes.HasPrefix(noDirLine, p.head) || p.lines == 0) {
+				return n, nil
+			}
+			b, p.head, p.lines = p.head, nil, 2
+			break
 		}
-		p.done = true
-		rest := p.head
-		if i >= 0 && bytes.HasPrefix(p.head, []byte(pidPrefix)) {
-			if pid, err := strconv.Atoi(string(p.head[len(pidPrefix):i])); err == nil {
+		line := p.head[:i+1]
+		switch {
+		case p.lines == 0 && bytes.HasPrefix(line, []byte(pidPrefix)):
+			if pid, err := strconv.Atoi(string(line[len(pidPrefix):i])); err == nil {
 				p.found <- pid
 			}
-			rest = p.head[i+1:]
-		}
-		p.head = nil
-		b = rest
-		if marker := []byte("\x1eselfhosted-nodir\n"); bytes.HasPrefix(b, marker) {
+			p.head, p.lines = p.head[i+1:], 1
+			if len(p.head) == 0 {
+				return n, nil
+			}
+			b, p.head = p.head, nil
+		case p.lines == 1 && bytes.Equal(line, noDirLine):
 			p.noDir.Store(true)
-			b = b[len(marker):]
+			b, p.head, p.lines = p.head[i+1:], nil, 2
+		default:
+			b, p.head, p.lines = p.head, nil, 2
 		}
 	}
 	if p.next == nil || len(b) == 0 {

@@ -60,6 +60,9 @@ func updateGitignore(root string, paths []string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", name, err)
 	}
+	if len(paths) == 0 && !strings.Contains(string(old), gitignoreBegin) {
+		return nil // a stack without templates keeps its .gitignore as written
+	}
 	updated := Gitignore(string(old), paths)
 	if updated == string(old) {
 		return nil
