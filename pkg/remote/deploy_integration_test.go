@@ -3,10 +3,12 @@ package remote
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,4 +136,79 @@ func TestIntegrationDeployEndToEnd(t *testing.T) {
 	// A dry run changes nothing and says so.
 	out = sh(t, module, append(env, "DRY_RUN=1"), "go", "tool", "mage", "-w", repo, "push-files")
 	assert.Contains(t, out, "0 to upload")
+}
+
+// kill -9 of `go tool mage push-files` in the middle of an upload leaves no
+// local copy of the upload, and the next push leaves nothing on the server.
+func TestIntegrationKilledPushLeavesNothingBehind(t *testing.T) {
+	testenv.RequireCommand(t, "git")
+	s := testenv.StartSSHD(t)
+	module := testenv.ModuleDir(t)
+	repo := t.TempDir()
+	testenv.StackRepo(t, repo, map[string]string{
+		".gitignore": ".env\n",
+		".env":       "COMPOSE_PROJECT_NAME=killed\n",
+		"services/app/docker-compose.app.yml": "services: {app: {image: x}}\n",
+	})
+	for i := 0; i < 40; i++ {
+		randomFile(t, filepath.Join(repo, "services", "app", "data", fmt.Sprintf("%02d.bin", i)), 1<<20)
+	}
+	dir := filepath.Join(t.TempDir(), "stack")
+	tmp := t.TempDir()
+	env := append(os.Environ(), "SERVER="+s.Alias, "SSH_CONFIG="+s.Config, "DIR="+dir, "SSH_AUTH_SOCK=", "TMPDIR="+tmp)
+	// Compile the targets first: the go tool's own temporary build files are not the push's.
+	warm := exec.Command("go", "tool", "mage", "-l")
+	warm.Dir, warm.Env = module, env
+	out, err := warm.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, os.RemoveAll(tmp))
+	require.NoError(t, os.MkdirAll(tmp, 0o700))
+
+	cmd := exec.Command("go", "tool", "mage", "-w", repo, "push-files")
+	cmd.Dir, cmd.Env = module, env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	started := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		var seen strings.Builder
+		for {
+			n, err := stdout.Read(buf)
+			seen.Write(buf[:n])
+			if strings.Contains(seen.String(), "to upload") {
+				close(started)
+				io.Copy(io.Discard, stdout)
+				return
+			}
+			if err != nil {
+				close(started)
+				return
+			}
+		}
+	}()
+	<-started
+	time.Sleep(300 * time.Millisecond) // in the middle of 40 MB
+	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	entries, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	var left []string
+	for _, e := range entries {
+		// Mage runs `go build` on every call: the go tool's own work folder
+		// is not the push's.
+		if !strings.HasPrefix(e.Name(), "go-build") {
+			left = append(left, e.Name())
+		}
+	}
+	assert.Empty(t, left, "no local temporary copy of the upload survives kill -9")
+
+	again := exec.Command("go", "tool", "mage", "-w", repo, "push-files")
+	again.Dir, again.Env = module, env
+	out, err = again.CombinedOutput()
+	require.NoError(t, err, "the next push is not blocked by the killed one: %s", out)
+	assert.Empty(t, leftovers(t, dir), "the next push removes what the killed one left")
+	sameTree(t, localTree(t, repo), serverTree(t, dir))
 }
