@@ -146,8 +146,8 @@ func TestIntegrationKilledPushLeavesNothingBehind(t *testing.T) {
 	module := testenv.ModuleDir(t)
 	repo := t.TempDir()
 	testenv.StackRepo(t, repo, map[string]string{
-		".gitignore": ".env\n",
-		".env":       "COMPOSE_PROJECT_NAME=killed\n",
+		".gitignore":                          ".env\n",
+		".env":                                "COMPOSE_PROJECT_NAME=killed\n",
 		"services/app/docker-compose.app.yml": "services: {app: {image: x}}\n",
 	})
 	for i := 0; i < 40; i++ {
