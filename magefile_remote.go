@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -268,5 +269,16 @@ func Server(ctx context.Context) error {
 	return nil
 }
 
-// BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd.
-func BenchUpload(ctx context.Context) error { return uploadbench.Run(ctx, os.Stdout) }
+// BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd (LATENCY=40ms: each way, RUNS=5).
+func BenchUpload(ctx context.Context) error {
+	latency, err := durationVariable("LATENCY")
+	if err != nil {
+		return err
+	}
+	runs, _ := strconv.Atoi(variable("RUNS"))
+	module, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	return uploadbench.Run(ctx, os.Stdout, uploadbench.Options{Module: module, Runs: runs, Latency: latency})
+}

@@ -190,3 +190,23 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Via writes an ssh config (and known_hosts) whose Host alias reaches this
+// sshd through port on 127.0.0.1: a proxy in front of it. It returns the
+// config's path.
+func (s *SSHD) Via(alias string, port int) (string, error) {
+	known := filepath.Join(s.Dir, "known_hosts_"+alias)
+	if err := os.WriteFile(known, []byte(fmt.Sprintf("[127.0.0.1]:%d %s\n", port, s.HostKeyPub)), 0o600); err != nil {
+		return "", err
+	}
+	config := filepath.Join(s.Dir, "ssh_config_"+alias)
+	return config, os.WriteFile(config, []byte(fmt.Sprintf(`Host %s
+  HostName 127.0.0.1
+  Port %d
+  User %s
+  IdentityFile %s
+  IdentitiesOnly yes
+  UserKnownHostsFile %s
+  StrictHostKeyChecking yes
+`, alias, port, s.User, s.UserKey, known)), 0o600)
+}

@@ -1,7 +1,13 @@
-// Package uploadbench compares push-files with `rsync -a --delete` over the
-// same loopback sshd, on a generated tree of 2,000 files and 50 MB: first
-// upload, no-op re-upload, one changed file, 100 deleted files. It prints
-// wall time and bytes sent for both (`go tool mage bench-upload`).
+// Package uploadbench compares push-files with `rsync -a --delete -e ssh`
+// over the same loopback sshd, on a generated stack of 2,000 files and
+// 50 MB: a first upload, a no-op, one changed file and 100 deleted files
+// (`go tool mage bench-upload`). Each step runs several times, the two
+// tools alternating which goes first, and the medians are compared, as
+// whole processes (`go tool mage push-files` against `rsync`) and in
+// process (the library's PushFiles, connection included, against the same
+// rsync). A delaying proxy in front of sshd can make loopback look like a
+// server far away (Options.Latency, each way); it also counts bytes and
+// round trips.
 package uploadbench
 
 import (
@@ -9,147 +15,288 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
+	"sort"
 	"strconv"
-	"strings"
-	"sync/atomic"
 	"time"
 
+	"github.com/selfhosted-go/selfhosted/internal/netdelay"
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
+	"github.com/selfhosted-go/selfhosted/pkg/stack"
 )
 
 const (
 	files = 2000
 	total = 50 << 20
+	alias = "benchserver"
 )
 
-// Step is one measured scenario.
-type Step struct {
-	Name  string
-	Apply func(tree string) error
+// Options tune the benchmark.
+type Options struct {
+	// Module is the selfhosted module's folder, where `go tool mage` runs.
+	Module string
+	// Runs per step and tool (default 5).
+	Runs int
+	// Latency delays each direction of every connection (0: loopback).
+	Latency time.Duration
 }
 
-// Steps are run in order against both tools.
-var Steps = []Step{
-	{"first upload", func(string) error { return nil }},
-	{"no-op re-upload", func(string) error { return nil }},
-	{"1 changed file", func(tree string) error {
-		return os.WriteFile(filepath.Join(tree, "d0", "f0.bin"), []byte("changed"), 0o644)
-	}},
-	{"100 deleted files", func(tree string) error {
-		for i := 1000; i < 1100; i++ {
-			if err := os.Remove(filepath.Join(tree, fmt.Sprintf("d%d", i%20), fmt.Sprintf("f%d.bin", i))); err != nil {
-				return err
-			}
-		}
-		return nil
-	}},
+// step is one measured scenario; prepare runs untimed before each run.
+type step struct {
+	name    string
+	prepare func(b *bench, run int) error
 }
 
-// Generate writes the benchmark tree into dir.
-func Generate(dir string) error {
-	buf := make([]byte, total/files)
-	for i := 0; i < files; i++ {
-		sub := filepath.Join(dir, fmt.Sprintf("d%d", i%20))
-		if err := os.MkdirAll(sub, 0o755); err != nil {
+var steps = []step{
+	{"first upload", func(b *bench, _ int) error { return b.resetServers() }},
+	{"no-op", nil},
+	{"1 changed file", func(b *bench, run int) error {
+		return b.both(func(tree string) error {
+			return os.WriteFile(filepath.Join(tree, "services/app/data/d0/f0.bin"), []byte("changed "+strconv.Itoa(run)), 0o644)
+		})
+	}},
+	{"100 deleted files", func(b *bench, _ int) error {
+		// Put them back and upload that untimed, then delete them.
+		if err := b.both(func(tree string) error { return writeFiles(tree, 1000, 1100) }); err != nil {
 			return err
 		}
+		if err := b.syncUntimed(); err != nil {
+			return err
+		}
+		return b.both(func(tree string) error {
+			for i := 1000; i < 1100; i++ {
+				if err := os.Remove(dataFile(tree, i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}},
+}
+
+type bench struct {
+	ctx          context.Context
+	opts         Options
+	work         string
+	ours, theirs string // the two trees
+	serverOurs   string // DIR of push-files
+	serverTheirs string // rsync's target
+	config       string // ssh config reaching sshd through the proxy
+	proxy        *netdelay.Proxy
+	env          []string
+}
+
+func dataFile(tree string, i int) string {
+	return filepath.Join(tree, "services", "app", "data", fmt.Sprintf("d%d", i%20), fmt.Sprintf("f%d.bin", i))
+}
+
+func writeFiles(tree string, from, to int) error {
+	buf := make([]byte, total/files)
+	for i := from; i < to; i++ {
 		_, _ = rand.Read(buf)
-		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%d.bin", i)), buf, 0o644); err != nil {
+		path := dataFile(tree, i)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, buf, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-type counter struct {
-	net.Conn
-	sent *atomic.Int64
+func (b *bench) both(f func(tree string) error) error {
+	if err := f(b.ours); err != nil {
+		return err
+	}
+	return f(b.theirs)
 }
 
-func (c counter) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.sent.Add(int64(n))
-	return n, err
+func (b *bench) resetServers() error {
+	for _, p := range []string{b.serverOurs, b.serverOurs + ".releases", b.serverOurs + ".lock", b.serverOurs + ".lock.info", b.serverTheirs} {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	return os.MkdirAll(b.serverTheirs, 0o755)
+}
+
+func (b *bench) syncUntimed() error {
+	if _, err := b.oursInProcess(); err != nil {
+		return err
+	}
+	_, err := b.rsync()
+	return err
+}
+
+// oursInProcess is what the push-files target does, in this process: a
+// new connection, then PushFiles.
+func (b *bench) oursInProcess() (time.Duration, error) {
+	start := time.Now()
+	c, err := remote.Connect(b.ctx, alias, b.config)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	s, err := stack.Open(b.ours, stack.Options{Server: c, Dir: b.serverOurs})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.PushFiles(b.ctx, stack.PushOptions{}); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// oursProcess runs `go tool mage push-files` as a user does.
+func (b *bench) oursProcess() (time.Duration, error) {
+	cmd := exec.CommandContext(b.ctx, "go", "tool", "mage", "-w", b.ours, "push-files")
+	cmd.Dir = b.opts.Module
+	cmd.Env = b.env
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("go tool mage push-files: %v: %s", err, out)
+	}
+	return time.Since(start), nil
+}
+
+func (b *bench) rsync() (time.Duration, error) {
+	cmd := exec.CommandContext(b.ctx, "rsync", "-a", "--delete", "-e", "ssh -F "+b.config, b.theirs+"/", alias+":"+b.serverTheirs+"/")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("rsync: %v: %s", err, out)
+	}
+	return time.Since(start), nil
+}
+
+// measured is one tool's runs of a step.
+type measured struct {
+	times []time.Duration
+	trips []int64
+	bytes []int64
+}
+
+func (m *measured) add(d time.Duration, p *netdelay.Proxy) {
+	sent, received, trips := p.Counts()
+	m.times = append(m.times, d)
+	m.trips = append(m.trips, trips)
+	m.bytes = append(m.bytes, sent+received)
+}
+
+func median[T int64 | time.Duration](xs []T) T {
+	s := append([]T(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }
 
 // Run prints the comparison to out.
-func Run(ctx context.Context, out io.Writer) error {
+func Run(ctx context.Context, out io.Writer, opts Options) error {
+	if opts.Runs <= 0 {
+		opts.Runs = 5
+	}
 	work, err := os.MkdirTemp("", "selfhosted-bench-upload-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	for _, d := range []string{"sshd", "ours", "rsync", "server"} {
-		if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(filepath.Join(work, "sshd"), 0o700); err != nil {
+		return err
 	}
 	sshd, err := testenv.NewSSHD(filepath.Join(work, "sshd"), filepath.Join(work, "sshd.log"))
 	if err != nil {
 		return err
 	}
 	defer sshd.Stop()
-	ours, theirs := filepath.Join(work, "ours"), filepath.Join(work, "rsync")
-	if err := Generate(ours); err != nil {
-		return err
-	}
-	if err := exec.Command("cp", "-a", ours+"/.", theirs).Run(); err != nil {
-		return err
-	}
-	host, err := remote.Resolve(sshd.Alias, sshd.Config)
+	proxy, err := netdelay.Start(fmt.Sprintf("127.0.0.1:%d", sshd.Port), opts.Latency)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%d files, %d MB, loopback sshd\n%-20s %12s %14s %12s %14s %8s\n", files, total>>20, "step", "push-files", "bytes sent", "rsync", "bytes sent", "ratio")
-	for _, step := range Steps {
-		if err := step.Apply(ours); err != nil {
-			return err
-		}
-		if err := step.Apply(theirs); err != nil {
-			return err
-		}
-		var sent atomic.Int64
-		start := time.Now()
-		c, err := remote.DialWith(ctx, host, sshd.Config, func(conn net.Conn) net.Conn { return counter{conn, &sent} })
-		if err != nil {
-			return err
-		}
-		_, err = c.Push(ctx, filepath.Join(work, "server", "ours"), ours, remote.PushOptions{})
-		c.Close()
-		if err != nil {
-			return err
-		}
-		oursTime := time.Since(start)
-
-		start = time.Now()
-		cmd := exec.CommandContext(ctx, "rsync", "-a", "--delete", "--stats", "-e", "ssh -F "+sshd.Config, theirs+"/", sshd.Alias+":"+filepath.Join(work, "server", "rsync")+"/")
-		stats, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("rsync: %v: %s", err, stats)
-		}
-		rsyncTime := time.Since(start)
-		fmt.Fprintf(out, "%-20s %10.0fms %14d %10.0fms %14d %7.2fx\n", step.Name,
-			ms(oursTime), sent.Load(), ms(rsyncTime), rsyncSent(string(stats)), float64(oursTime)/float64(rsyncTime))
+	defer proxy.Close()
+	config, err := sshd.Via(alias, proxy.Addr().Port)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintln(out, "targets: no-op and small changes at most 0.8x rsync's time, first upload at most 1.2x")
+	b := &bench{ctx: ctx, opts: opts, work: work, ours: filepath.Join(work, "ours"), theirs: filepath.Join(work, "rsync"),
+		serverOurs: filepath.Join(work, "server", "ours"), serverTheirs: filepath.Join(work, "server", "rsync"),
+		config: config, proxy: proxy}
+	b.env = append(os.Environ(), "SERVER="+alias, "SSH_CONFIG="+config, "DIR="+b.serverOurs, "SSH_AUTH_SOCK=")
+	for _, tree := range []string{b.ours, b.theirs} {
+		if err := writeStack(tree); err != nil {
+			return err
+		}
+	}
+	if err := b.both(func(tree string) error { return writeFiles(tree, 0, files) }); err != nil {
+		return err
+	}
+	// Compile the targets once, so no run pays for it.
+	if _, err := b.oursProcess(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "%d files, %d MB; loopback sshd behind a proxy adding %v each way; median of %d alternating runs\n", files, total>>20, opts.Latency, opts.Runs)
+	fmt.Fprintf(out, "%-18s | %-38s | %-38s\n", "", "whole process", "in process")
+	fmt.Fprintf(out, "%-18s | %9s %9s %6s %5s %5s | %9s %9s %6s %5s %5s\n", "step", "push-files", "rsync", "ratio", "trips", "rsync", "PushFiles", "rsync", "ratio", "trips", "rsync")
+	for _, st := range steps {
+		var whole, wholeRsync, lib, libRsync measured
+		for mode, pair := range [][2]*measured{{&whole, &wholeRsync}, {&lib, &libRsync}} {
+			ours := b.oursProcess
+			if mode == 1 {
+				ours = b.oursInProcess
+			}
+			for run := 0; run < opts.Runs; run++ {
+				if st.prepare != nil {
+					if err := st.prepare(b, run); err != nil {
+						return err
+					}
+				} else if run == 0 && st.name == "no-op" {
+					if err := b.syncUntimed(); err != nil {
+						return err
+					}
+				}
+				tools := []func() (time.Duration, error){ours, b.rsync}
+				into := []*measured{pair[0], pair[1]}
+				if run%2 == 1 {
+					tools[0], tools[1] = tools[1], tools[0]
+					into[0], into[1] = into[1], into[0]
+				}
+				for i, tool := range tools {
+					proxy.Reset()
+					d, err := tool()
+					if err != nil {
+						return err
+					}
+					into[i].add(d, proxy)
+				}
+			}
+		}
+		ratio := func(a, b measured) float64 { return float64(median(a.times)) / float64(median(b.times)) }
+		fmt.Fprintf(out, "%-18s | %8.0fms %7.0fms %5.2fx %5d %5d | %8.0fms %7.0fms %5.2fx %5d %5d\n", st.name,
+			ms(median(whole.times)), ms(median(wholeRsync.times)), ratio(whole, wholeRsync), median(whole.trips), median(wholeRsync.trips),
+			ms(median(lib.times)), ms(median(libRsync.times)), ratio(lib, libRsync), median(lib.trips), median(libRsync.trips))
+	}
+	fmt.Fprintln(out, "goals (whole process): no-op ≤ 0.8x, one changed file ≤ 1.0x, first upload ≤ 1.2x rsync; trips: round trips seen by the proxy")
+	return nil
+}
+
+func writeStack(tree string) error {
+	for name, content := range map[string]string{
+		".env":                                "COMPOSE_PROJECT_NAME=benchupload\n",
+		"services/app/docker-compose.app.yml": "services:\n  app:\n    image: scratch\n",
+	} {
+		path := filepath.Join(tree, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-var sentRE = regexp.MustCompile(`Total bytes sent: ([\d,]+)`)
-
-func rsyncSent(stats string) int64 {
-	m := sentRE.FindStringSubmatch(stats)
-	if m == nil {
-		return -1
-	}
-	n, _ := strconv.ParseInt(strings.ReplaceAll(m[1], ",", ""), 10, 64)
-	return n
-}

@@ -192,7 +192,7 @@ func hostPatterns(cfg *ssh_config.Config) []string {
 	var out []string
 	for _, h := range cfg.Hosts {
 		for _, p := range h.Patterns {
-			if s := p.String(); s != "*" {
+			if s := p.String(); s != "*" && !strings.HasPrefix(s, "!") {
 				out = append(out, s)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -22,10 +23,19 @@ type Client struct {
 	Host Host
 	ssh  *ssh.Client
 	jump *ssh.Client
+
+	shellMu sync.Mutex
+	sh      *shell // the long-lived shell commands run in, started on first use
 }
 
 // Close closes the connection (and the jump host's).
 func (c *Client) Close() error {
+	c.shellMu.Lock()
+	if c.sh != nil {
+		c.sh.close()
+		c.sh = nil
+	}
+	c.shellMu.Unlock()
 	err := c.ssh.Close()
 	if c.jump != nil {
 		c.jump.Close()

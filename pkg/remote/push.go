@@ -178,7 +178,7 @@ func (s *Session) Push(ctx context.Context, root string, opts PushOptions) (*Pus
 	}
 
 	id := newReleaseID(time.Now())
-	if _, err := s.shell.Run(stageScript(s.Dir, id, plan, s.st.manifest)); err != nil {
+	if _, err := s.sh.script(stageScript(s.Dir, id, plan, s.st.manifest)); err != nil {
 		s.discard(id)
 		return nil, s.pushError(id, "prepare the new release", plan, local, err)
 	}
@@ -198,7 +198,7 @@ func (s *Session) Push(ctx context.Context, root string, opts PushOptions) (*Pus
 	if meta.Who == "" {
 		meta.Who = WhoAmI()
 	}
-	if _, err := s.shell.Run(recordScript(s.Dir, id, plan, local, s.st.manifest, meta, opts.Model)); err != nil {
+	if _, err := s.sh.script(recordScript(s.Dir, id, plan, local, s.st.manifest, meta, opts.Model)); err != nil {
 		s.discard(id)
 		return nil, s.pushError(id, "record the new release", plan, local, err)
 	}
@@ -236,7 +236,7 @@ func SpaceNeeded(plan Plan, local Manifest) int64 {
 // discard removes a failed push's staging folder and log at once, so a
 // full disk is not kept full until the next push.
 func (s *Session) discard(id string) {
-	_, _ = s.shell.Run(`R=` + ShellPath(s.Dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.upload-" + id + ".log\"")
+	_, _ = s.sh.script(`R=` + ShellPath(s.Dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.upload-" + id + ".log\"")
 }
 
 // pushError explains a failed push: a full disk is said as such.
@@ -245,7 +245,7 @@ func (s *Session) pushError(id, step string, plan Plan, local Manifest, err erro
 	if errors.As(err, &changed) {
 		return err
 	}
-	out, derr := s.shell.Run(`df -Pk -- ` + ShellPath(s.Dir+".releases") + ` | tail -n 1`)
+	out, derr := s.sh.script(`df -Pk -- ` + ShellPath(s.Dir+".releases") + ` | tail -n 1`)
 	if derr == nil {
 		if free, mount := parseDF(string(out)); free >= 0 && (free < 1<<20 || strings.Contains(err.Error(), "No space left")) {
 			return &SpaceError{Host: s.host.String(), Mount: mount, Need: SpaceNeeded(plan, local), Free: s.st.free, During: true}

@@ -255,7 +255,7 @@ func (s *Session) Activate(ctx context.Context, id, why string) (time.Time, erro
 	if !known {
 		return time.Time{}, &UnknownReleaseError{Host: s.host.String(), ID: id, Releases: s.st.releases}
 	}
-	out, err := s.shell.Run(activateScript(s.Dir, id, why))
+	out, err := s.sh.script(activateScript(s.Dir, id, why))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("switch %s to release %s on %s: %w", s.Dir, id, s.host, err)
 	}
@@ -319,7 +319,7 @@ func (s *Session) MarkFailed(ctx context.Context, id, reason string) error {
 	if !ValidReleaseID(id) {
 		return fmt.Errorf("%q is not a release id", id)
 	}
-	_, err := s.shell.Run(`printf '%s\n' ` + quoteLine(reason) + ` > ` + ShellPath(s.Dir+".releases/"+id+".failed"))
+	_, err := s.sh.script(`printf '%s\n' ` + quoteLine(reason) + ` > ` + ShellPath(s.Dir+".releases/"+id+".failed"))
 	for i := range s.st.releases {
 		if s.st.releases[i].ID == id {
 			s.st.releases[i].Failed = "rolled back"
@@ -357,7 +357,7 @@ type ReleaseFiles struct {
 // ReleaseFiles reads the recorded manifests and models of releases, in
 // the session's shell.
 func (s *Session) ReleaseFiles(ctx context.Context, ids []string) (map[string]ReleaseFiles, error) {
-	return readReleaseFiles(s.Dir, s.host, ids, s.shell.Run)
+	return readReleaseFiles(s.Dir, s.host, ids, s.sh.script)
 }
 
 // ReleaseFiles reads the recorded manifests and models of releases of dir,
@@ -434,8 +434,8 @@ func (s *Session) Prune(ctx context.Context, keep map[string]bool) ([]string, er
 			b.WriteString(" " + id + suffix)
 		}
 	}
-	b.WriteString(") </dev/null >/dev/null 2>&1 &\n")
-	if _, err := s.shell.Run(b.String()); err != nil {
+	b.WriteString(") </dev/null >/dev/null 2>&1 9>&- &\n")
+	if _, err := s.sh.script(b.String()); err != nil {
 		return nil, fmt.Errorf("prune old releases on %s: %w", s.host, err)
 	}
 	gone := map[string]bool{}

@@ -107,7 +107,9 @@ Host bastion
 Host *
   User deploy
 `), 0o600))
-	for _, alias := range []string{"vps", "db.internal", "bastion", "elsewhere"} {
+	// Unlike ssh -G, an alias no Host names is refused (a typo in SERVER
+	// would otherwise reach DNS): see TestResolveRefusesWhatOpenSSHWouldGuess.
+	for _, alias := range []string{"vps", "db.internal", "bastion"} {
 		t.Run(alias, func(t *testing.T) {
 			h, err := Resolve(alias, config)
 			require.NoError(t, err)

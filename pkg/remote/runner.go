@@ -82,6 +82,13 @@ func (r *Runner) Run(ctx context.Context, c run.Command, s run.Streams) error {
 	if len(c.Args) == 0 {
 		return errors.New("remote: empty command")
 	}
+	if !c.Interactive && s.Stdin == nil {
+		sh, err := r.Client.shell()
+		if err != nil {
+			return err
+		}
+		return sh.run(ctx, r.Client, r.Dir, c, s)
+	}
 	sess, err := r.Client.ssh.NewSession()
 	if err != nil {
 		return fmt.Errorf("open a session on %s: %w", r.Where(), err)

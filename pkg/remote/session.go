@@ -1,20 +1,15 @@
 package remote
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/user"
 	"path"
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
@@ -106,7 +101,7 @@ type serverState struct {
 type Session struct {
 	*State
 	client *Client
-	shell  *lockedShell
+	sh     *shell
 }
 
 // Lock takes the deploy lock of dir (DefaultDir when empty), waiting up to
@@ -124,21 +119,29 @@ func (c *Client) Lock(ctx context.Context, dir string, opts LockOptions) (*Sessi
 	if opts.Who == "" {
 		opts.Who = WhoAmI()
 	}
-	sh, err := c.lock(ctx, dir, opts)
+	sh, err := c.shell()
 	if err != nil {
 		return nil, err
 	}
-	out, err := sh.Run(inspectScript(dir, true))
+	locked, err := sh.lock(dir, opts)
 	if err != nil {
-		sh.Close()
+		return nil, err
+	}
+	if !locked {
+		holder, _ := sh.script("cat -- " + ShellPath(dir+".lock.info") + " 2>/dev/null || true")
+		return nil, lockError(c.Host.String(), dir, strings.TrimSpace(string(holder)))
+	}
+	out, err := sh.script(inspectScript(dir, true))
+	if err != nil {
+		sh.unlock()
 		return nil, fmt.Errorf("read the stack folder %s on %s: %w", dir, c.Host, err)
 	}
 	st, err := newState(c, dir, out)
 	if err != nil {
-		sh.Close()
+		sh.unlock()
 		return nil, err
 	}
-	return &Session{State: st, client: c, shell: sh}, nil
+	return &Session{State: st, client: c, sh: sh}, nil
 }
 
 // Inspect reads the server's state for dir without taking the lock or
@@ -177,8 +180,8 @@ func (s *State) ReleaseFiles(ctx context.Context, ids []string) (map[string]Rele
 	return s.client.ReleaseFiles(ctx, s.Dir, ids)
 }
 
-// Close ends the session's shell, which releases the lock.
-func (s *Session) Close() { s.shell.Close() }
+// Close releases the lock.
+func (s *Session) Close() { s.sh.unlock() }
 
 // Host names the server.
 func (s *State) Host() Host { return s.host }
@@ -238,59 +241,6 @@ func WhoAmI() string {
 	return name + "@" + host
 }
 
-// lockedShell is a shell on the server that holds flock on <dir>.lock for
-// as long as it runs: it reads scripts from its stdin, so one session takes
-// the lock, inspects the tree and swaps the release (each session costs
-// round trips). Closing its stdin, or losing the connection, ends it and
-// the kernel releases the lock.
-type lockedShell struct {
-	sess   *ssh.Session
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	stderr *tailWriter
-	host   Host
-}
-
-// endMarker ends each script's output in the locked shell.
-const endMarker = "\n--selfhosted-end--"
-
-// lock starts the locked shell, waiting up to opts.Wait for another deploy.
-func (c *Client) lock(ctx context.Context, dir string, opts LockOptions) (*lockedShell, error) {
-	sess, err := c.ssh.NewSession()
-	if err != nil {
-		return nil, fmt.Errorf("open a session on %s: %w", c.Host, err)
-	}
-	stdin, _ := sess.StdinPipe()
-	stdout, _ := sess.StdoutPipe()
-	stderr := &tailWriter{max: 8192}
-	sess.Stderr = stderr
-	lockPath := ShellPath(dir + ".lock")
-	info := fmt.Sprintf("%s since %s (pid %d)", opts.Who, time.Now().UTC().Format(time.RFC3339), os.Getpid())
-	// flock exits 75 when it times out; the parent folder may not exist yet.
-	cmd := fmt.Sprintf(`mkdir -p -- "$(dirname -- %[1]s)" && exec flock -w %[2]d -E 75 %[1]s sh -s`, lockPath, int(opts.Wait.Seconds()))
-	if err := sess.Start(cmd); err != nil {
-		sess.Close()
-		return nil, err
-	}
-	sh := &lockedShell{sess: sess, stdin: stdin, out: bufio.NewReader(stdout), stderr: stderr, host: c.Host}
-	if _, err := io.WriteString(stdin, "printf '%s\\n' "+run.Quote(info)+" > "+lockPath+".info\necho locked\n"); err != nil {
-		sh.Close()
-		return nil, err
-	}
-	line, _ := sh.out.ReadString('\n')
-	if strings.TrimSpace(line) == "locked" {
-		return sh, nil
-	}
-	err = sess.Wait()
-	sess.Close()
-	var exit interface{ ExitStatus() int }
-	if errors.As(err, &exit) && exit.ExitStatus() == 75 {
-		holder, _ := run.Output(ctx, c.Runner("/"), run.Command{Args: []string{"sh", "-c", "cat -- " + ShellPath(dir+".lock.info") + " 2>/dev/null || true"}})
-		return nil, lockError(c.Host.String(), dir, strings.TrimSpace(string(holder)))
-	}
-	return nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): %v %s", dir, c.Host, err, strings.TrimSpace(stderr.String()))
-}
-
 // ShellError is a script of the locked shell that failed.
 type ShellError struct {
 	Host   string
@@ -300,41 +250,6 @@ type ShellError struct {
 
 func (e *ShellError) Error() string {
 	return fmt.Sprintf("exit status %s on %s: %s", e.Status, e.Host, e.Stderr)
-}
-
-// Run runs script in a subshell (set -e) and returns its output; a failing
-// script is a *ShellError carrying its exit status and stderr.
-func (l *lockedShell) Run(script string) ([]byte, error) {
-	l.stderr.Reset()
-	wrapped := "(\nset -e\n" + script + "\n)\nprintf '" + endMarker + " %d\\n' $?\n"
-	if _, err := io.WriteString(l.stdin, wrapped); err != nil {
-		return nil, fmt.Errorf("the connection to %s ended: %w", l.host, err)
-	}
-	var buf []byte
-	marker := []byte(endMarker[1:] + " ")
-	for {
-		line, err := l.out.ReadBytes('\n')
-		// The marker starts a line of its own (it begins with a newline).
-		if bytes.HasPrefix(line, marker) && bytes.HasSuffix(line, []byte("\n")) && bytes.HasSuffix(buf, []byte("\n")) {
-			status := strings.TrimSpace(string(line[len(marker):]))
-			out := buf[:len(buf)-1]
-			if status != "0" {
-				return out, &ShellError{Host: l.host.String(), Status: status, Stderr: strings.TrimSpace(l.stderr.String())}
-			}
-			return out, nil
-		}
-		buf = append(buf, line...)
-		if err != nil {
-			return nil, fmt.Errorf("the connection to %s ended: %w %s", l.host, err, strings.TrimSpace(l.stderr.String()))
-		}
-	}
-}
-
-// Close ends the shell and so releases the lock.
-func (l *lockedShell) Close() {
-	l.stdin.Close()
-	_ = l.sess.Wait()
-	l.sess.Close()
 }
 
 func lockError(host, dir, holder string) *LockError {
