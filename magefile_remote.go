@@ -177,6 +177,9 @@ func explain(err error) error {
 	if err == nil {
 		return nil
 	}
+	if e := explainBackup(err); e != nil {
+		return e
+	}
 	server := variable("SERVER")
 	var (
 		lockErr     *remote.LockError

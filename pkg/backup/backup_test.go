@@ -21,6 +21,14 @@ func TestHooksFromLabels(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Hooks{Service: "mariadb", Dump: "mariadb-dump --all-databases", Restore: "mariadb", Exclude: []string{"logs", "mariadb"}, Stop: true}, h)
 
+	h, err = HooksFromLabels("files", map[string]string{PathsLabel: "/srv/uploads, /srv/media", SkipLabel: "/cache", CountLabel: "mariadb"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/srv/media", "/srv/uploads"}, h.Paths)
+	assert.Equal(t, []string{"/cache"}, h.Skip)
+	assert.Equal(t, "mariadb", h.Count)
+	_, err = HooksFromLabels("files", map[string]string{PathsLabel: "relative/path"})
+	assert.ErrorContains(t, err, "absolute paths")
+
 	_, err = HooksFromLabels("db", map[string]string{ExcludeLabel: "data"})
 	assert.ErrorContains(t, err, "its data would be in no backup")
 	_, err = HooksFromLabels("db", map[string]string{RestoreLabel: "psql"})
@@ -29,11 +37,6 @@ func TestHooksFromLabels(t *testing.T) {
 	none, err := HooksFromLabels("web", nil)
 	require.NoError(t, err)
 	assert.Equal(t, Hooks{Service: "web"}, none)
-}
-
-func TestExcludes(t *testing.T) {
-	hooks := []Hooks{{Service: "db", Exclude: []string{"mariadb"}}, {Service: "pg", Exclude: []string{"pgdata"}}, {Service: "web"}}
-	assert.Equal(t, []string{"/var/lib/docker/volumes/stack_mariadb", "/var/lib/docker/volumes/stack_pgdata"}, Excludes("/var/lib/docker/volumes/", "stack", hooks))
 }
 
 func TestResticCommands(t *testing.T) {
@@ -96,7 +99,7 @@ func TestClassify(t *testing.T) {
 	var le *LockedError
 	assert.ErrorAs(t, Classify(fail("unable to create lock in backend: repository is already locked by PID 7 on host by root (UID 0, GID 0)\nlock was created at 2026-11-24 23:40:00 (5s ago)\nstorage ID 1234")), &le)
 	assert.Contains(t, le.Error(), "PID 7")
-	assert.Contains(t, le.Error(), "go tool mage unlock")
+	assert.ErrorIs(t, le, ErrLocked)
 	other := fail("something else")
 	assert.Equal(t, other, Classify(other))
 	assert.Nil(t, Classify(nil))

@@ -4,15 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 )
-
-// DumpsVolume is the compose volume that holds the dumps: it lives in the
-// volumes folder, so every snapshot includes it.
-const DumpsVolume = "dumps"
 
 // Config is what the stack's .env says about backups.
 type Config struct {
@@ -39,11 +34,6 @@ func ConfigFromEnv(env map[string]string) (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-// DumpsDir is where Backup writes the project's dumps on the Docker host.
-func DumpsDir(volumesDir, project string) string {
-	return filepath.Join(VolumePath(volumesDir, project, DumpsVolume), "_data")
 }
 
 // WriteTable prints snapshots as a table: id, time, size, tags.

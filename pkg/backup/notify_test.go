@@ -7,8 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,9 +42,13 @@ func (f *fakeEngine) Start(_ context.Context, id string) error {
 	f.started = append(f.started, id)
 	return nil
 }
-func (f *fakeEngine) WaitHealthy(context.Context, string) error { return nil }
-func (f *fakeEngine) ContainerRunning(context.Context, string) (bool, error) {
-	return false, nil
+func (f *fakeEngine) WaitHealthy(context.Context, string, time.Duration) error { return nil }
+func (f *fakeEngine) RunningContainer(context.Context, string) (Container, bool, error) {
+	return Container{}, false, nil
+}
+func (f *fakeEngine) Volumes(context.Context, string) ([]Volume, error) { return nil, nil }
+func (f *fakeEngine) ImageFiles(context.Context, string, string) (map[string]FileSum, error) {
+	return nil, nil
 }
 
 // recorder is a run.Runner that records commands and runs none.
@@ -68,8 +75,8 @@ func TestOnceAlertsAFailingDumpAndTakesNoSnapshot(t *testing.T) {
 	dumps := t.TempDir()
 	restic := &recorder{}
 	engine := &fakeEngine{}
-	err := Once(context.Background(), Options{Project: "stack", Engine: engine, Runner: restic, DumpsDir: dumps, VolumesDir: t.TempDir()},
-		Notifier{SlackWebhookURL: slack.URL, PingURL: ping.URL})
+	err := Once(context.Background(), Options{Project: "stack", Engine: engine, Runner: restic, DumpsDir: dumps},
+		Notifier{SlackWebhookURL: slack.URL, PingURL: ping.URL}, ByHand)
 
 	var de *DumpError
 	require.ErrorAs(t, err, &de)
@@ -82,6 +89,40 @@ func TestOnceAlertsAFailingDumpAndTakesNoSnapshot(t *testing.T) {
 	assert.False(t, pinged)
 	assert.Empty(t, engine.stopped, "nothing was stopped before the dumps succeeded")
 	assert.NoFileExists(t, DumpPath(dumps, "db"), "a failed dump leaves no partial file")
+}
+
+func TestAutomaticBackupsWaitForAPersonAfterARestore(t *testing.T) {
+	var alerts []string
+	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct{ Text string }
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&msg))
+		alerts = append(alerts, msg.Text)
+	}))
+	defer slack.Close()
+	dumps := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dumps, PausedFile), []byte("restored snapshot abc\n"), 0o600))
+	restic := &recorder{}
+	o := Options{Project: "stack", Engine: &fakeEngine{}, Runner: restic, DumpsDir: dumps}
+	require.NoError(t, Once(context.Background(), o, Notifier{SlackWebhookURL: slack.URL}, Automatic))
+	assert.Empty(t, restic.cmds, "no automatic backup right after a restore")
+	require.Len(t, alerts, 1)
+	assert.Contains(t, alerts[0], "paused since a restore (restored snapshot abc)")
+	assert.FileExists(t, filepath.Join(dumps, PausedFile))
+}
+
+func TestAlertsNeverCarrySecrets(t *testing.T) {
+	var alerts []string
+	slack := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		alerts = append(alerts, string(body))
+	}))
+	defer slack.Close()
+	redact := NewRedactor(map[string]string{"RESTIC_PASSWORD": "hunter2-secret", "SLACK_WEBHOOK_URL": slack.URL})
+	n := Notifier{SlackWebhookURL: slack.URL, Redactor: redact}
+	require.NoError(t, n.Failure(context.Background(), "p", errors.New("restic: RESTIC_PASSWORD=hunter2-secret killed")))
+	require.Len(t, alerts, 1)
+	assert.NotContains(t, alerts[0], "hunter2")
+	assert.Contains(t, alerts[0], Redacted)
 }
 
 func TestNotifierReportsHTTPFailures(t *testing.T) {

@@ -101,7 +101,11 @@ var DefaultRetention = Retention{Last: 3, Daily: 7, Weekly: 4, Monthly: 12}
 
 // Forget forgets snapshots beyond retention and prunes their data.
 func (r Restic) Forget(keep Retention) run.Command {
-	args := []string{"forget", "--host", r.Host, "--prune"}
+	return r.command(append([]string{"forget", "--host", r.Host, "--prune"}, keep.flags()...)...)
+}
+
+func (keep Retention) flags() []string {
+	var args []string
 	for _, k := range []struct {
 		flag string
 		n    int
@@ -110,7 +114,67 @@ func (r Restic) Forget(keep Retention) run.Command {
 			args = append(args, k.flag, strconv.Itoa(k.n))
 		}
 	}
-	return r.command(args...)
+	return args
+}
+
+// ForgetPlan says, as JSON, which snapshots the retention would forget.
+func (r Restic) ForgetPlan(keep Retention) run.Command {
+	return r.command(append([]string{"forget", "--host", r.Host, "--dry-run", "--json"}, keep.flags()...)...)
+}
+
+// ParseForgetPlan reads ForgetPlan's output: the ids to forget.
+func ParseForgetPlan(out []byte) ([]string, error) {
+	var groups []struct {
+		Remove []Snapshot `json:"remove"`
+	}
+	// restic prints the JSON on its last line.
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	if err := json.Unmarshal(lines[len(lines)-1], &groups); err != nil {
+		return nil, fmt.Errorf("read restic's forget plan: %w", err)
+	}
+	var ids []string
+	for _, g := range groups {
+		for _, s := range g.Remove {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids, nil
+}
+
+// ForgetIDs forgets the snapshots named.
+func (r Restic) ForgetIDs(ids []string) run.Command {
+	return r.command(append([]string{"forget"}, ids...)...)
+}
+
+// Prune removes the data no snapshot uses.
+func (r Restic) Prune() run.Command { return r.command("prune") }
+
+// Ls lists a snapshot's files as JSON lines.
+func (r Restic) Ls(snapshot string) run.Command {
+	return r.command("ls", "--json", "--host", r.Host, snapshot)
+}
+
+// ParseLs counts the regular files of `restic ls --json` and their bytes,
+// below prefix.
+func ParseLs(out []byte, prefix string) (files, size int64, err error) {
+	for _, line := range bytes.Split(out, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var node struct {
+			Type string `json:"type"`
+			Path string `json:"path"`
+			Size int64  `json:"size"`
+		}
+		if err := json.Unmarshal(line, &node); err != nil {
+			return 0, 0, fmt.Errorf("read restic's listing: %w", err)
+		}
+		if node.Type == "file" && strings.HasPrefix(node.Path, prefix) {
+			files++
+			size += node.Size
+		}
+	}
+	return files, size, nil
 }
 
 // Check verifies the repository, reading subset of the data (e.g. "5%").
@@ -221,17 +285,21 @@ func ParseLock(out []byte) (Lock, error) {
 
 // Errors restic's failures are mapped to.
 var (
-	ErrWrongPassword = errors.New("the restic password is wrong (RESTIC_PASSWORD in .env does not open this repository)")
-	ErrNoRepository  = errors.New("there is no restic repository at RESTIC_REPOSITORY: create it with `go tool mage init`, or fix RESTIC_REPOSITORY in .env")
-	ErrUnreachable   = errors.New("the restic repository can't be reached (RESTIC_REPOSITORY in .env: check the host, the network and the backend's credentials)")
+	ErrWrongPassword = errors.New("the restic password is wrong: RESTIC_PASSWORD does not open the repository")
+	ErrNoRepository  = errors.New("there is no restic repository at RESTIC_REPOSITORY")
+	ErrUnreachable   = errors.New("the restic repository can't be reached (RESTIC_REPOSITORY: the host, the network or the backend's credentials)")
+	ErrLocked        = errors.New("the restic repository is locked by another process")
 )
 
 // LockedError reports a repository locked by another restic process.
 type LockedError struct{ Detail string }
 
 func (e *LockedError) Error() string {
-	return "the restic repository is locked by another process (" + strings.TrimSpace(e.Detail) + "): if no backup is running, `go tool mage unlock` removes stale locks only"
+	return ErrLocked.Error() + " (" + strings.TrimSpace(e.Detail) + ")"
 }
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
 
 // Classify maps a failed restic command to one of the errors above when
 // its output says which; otherwise it returns err.

@@ -26,7 +26,7 @@ func TestIntegrationUnlockRemovesOnlyStaleLocks(t *testing.T) {
 	engine, err := NewDockerEngine()
 	require.NoError(t, err)
 	defer engine.Close()
-	o := Options{Restic: restic, Runner: run.Local{}, Engine: engine}
+	o := Options{Restic: restic, Runner: run.Local{}, Engine: engine, DumpsDir: t.TempDir()}
 	_, err = Output(ctx, run.Local{}, restic.Init())
 	require.NoError(t, err)
 
@@ -37,7 +37,7 @@ func TestIntegrationUnlockRemovesOnlyStaleLocks(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, live.Start())
 	waitForLock(t, o)
-	locks, err := Unlock(ctx, o)
+	locks, err := Unlock(ctx, o, UnlockOptions{})
 	var lle *LiveLockError
 	require.ErrorAs(t, err, &lle)
 	assert.Contains(t, err.Error(), "PID")
@@ -60,7 +60,7 @@ func TestIntegrationUnlockRemovesOnlyStaleLocks(t *testing.T) {
 	require.NoError(t, killed.Process.Kill())
 	_ = killed.Wait()
 
-	locks, err = Unlock(ctx, o)
+	locks, err = Unlock(ctx, o, UnlockOptions{})
 	require.NoError(t, err)
 	require.Len(t, locks, 1)
 	assert.False(t, locks[0].Live)

@@ -73,7 +73,7 @@ func script(dir string, c run.Command) string {
 	if len(c.Env) > 0 {
 		b.WriteString("env ")
 	}
-	b.WriteString(c.String())
+	b.WriteString(c.Line())
 	return b.String()
 }
 

@@ -237,7 +237,7 @@ func (sh *shell) run(ctx context.Context, c *Client, dir string, cmd run.Command
 	if len(cmd.Env) > 0 {
 		b.WriteString("env ")
 	}
-	b.WriteString(cmd.String())
+	b.WriteString(cmd.Line())
 	fmt.Fprintf(&b, " ) </dev/null %d>&- &\np=$!; printf '%%s-pid:%%s\\n' '%s' \"$p\" >&2; wait \"$p\"; s=$?; ", lockFD, sh.nonce)
 	b.WriteString(sh.endLine())
 

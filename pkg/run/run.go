@@ -37,22 +37,38 @@ type Command struct {
 	Interactive bool
 }
 
-// String renders the command as a shell would show it, quoting where needed.
-// It is for messages and dry runs; runners never parse it back, except the SSH
-// runner, which sends exactly this string to the remote shell.
+// String renders the command as a shell would show it, quoting where needed,
+// for messages and dry runs. The environment's values are left out (they
+// carry passwords and keys): `RESTIC_PASSWORD=… restic backup`.
 func (c Command) String() string {
+	var b strings.Builder
+	for _, kv := range c.Env {
+		key, _, _ := strings.Cut(kv, "=")
+		b.WriteString(Quote(key) + "=… ")
+	}
+	writeArgs(&b, c.Args)
+	return b.String()
+}
+
+// Line is the command as one shell line, environment values included: what
+// a remote shell runs. It is never for messages (see String).
+func (c Command) Line() string {
 	var b strings.Builder
 	for _, kv := range c.Env {
 		b.WriteString(Quote(kv))
 		b.WriteByte(' ')
 	}
-	for i, a := range c.Args {
+	writeArgs(&b, c.Args)
+	return b.String()
+}
+
+func writeArgs(b *strings.Builder, args []string) {
+	for i, a := range args {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(Quote(a))
 	}
-	return b.String()
 }
 
 // Streams are where a running command reads and writes. Nil fields mean

@@ -26,9 +26,12 @@ func TestQuote(t *testing.T) {
 	}
 }
 
-func TestCommandString(t *testing.T) {
-	c := Command{Args: []string{"docker", "compose", "exec", "db", "sh", "-c", "echo $X"}, Env: []string{"A=1"}}
-	assert.Equal(t, `A=1 docker compose exec db sh -c 'echo $X'`, c.String())
+func TestCommandStringNeverShowsEnvironmentValues(t *testing.T) {
+	c := Command{Args: []string{"docker", "compose", "exec", "db", "sh", "-c", "echo $X"}, Env: []string{"RESTIC_PASSWORD=hunter2", "A=1"}}
+	assert.Equal(t, `RESTIC_PASSWORD=… A=… docker compose exec db sh -c 'echo $X'`, c.String())
+	assert.Equal(t, `RESTIC_PASSWORD=hunter2 A=1 docker compose exec db sh -c 'echo $X'`, c.Line(), "what a remote shell runs")
+	err := &ExitError{Command: c, Where: "this machine", Code: 1, Stderr: "Fatal: boom"}
+	assert.NotContains(t, err.Error(), "hunter2")
 }
 
 func TestLocalRunStreamsAndExitCode(t *testing.T) {
