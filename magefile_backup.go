@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 
 	"github.com/magefile/mage/mg"
 
@@ -70,8 +71,16 @@ func Check(ctx context.Context) error {
 	return withStack(ctx, func(s *stack.Stack) error { return s.CheckRepository(ctx, variable("CHECK_SUBSET")) })
 }
 
-// BenchBackup compares the project's backup and restore with plain restic on the same volumes.
-func BenchBackup(ctx context.Context) error { return backupbench.Run(ctx, os.Stdout) }
+// BenchBackup compares the project's backup and restore with doing the same by hand (BENCH_MB=300: the database's size, RUNS=3).
+func BenchBackup(ctx context.Context) error {
+	mb, _ := strconv.Atoi(variable("BENCH_MB"))
+	runs, _ := strconv.Atoi(variable("RUNS"))
+	module, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	return backupbench.Run(ctx, os.Stdout, backupbench.Options{Module: module, MB: mb, Runs: runs})
+}
 
 // explainBackup turns the backup program's typed failures into the fix.
 func explainBackup(err error) error {

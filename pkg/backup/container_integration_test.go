@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
-	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
@@ -65,19 +64,17 @@ volumes:
 	_, err = run.Output(ctx, run.Local{}, build)
 	require.NoError(t, err)
 
-	p, err := compose.Open(root)
-	require.NoError(t, err)
-	p.Dir = root
+	p := openProject(t, root, name)
 	t.Cleanup(func() { _ = run.Local{}.Run(ctx, p.DownEverything(), run.Streams{}) })
 	require.NoError(t, run.Local{}.Run(ctx, p.UpWait("redis"), run.Streams{}))
-	_, err = run.Output(ctx, run.Local{}, p.Exec("redis", false, "redis-cli", "SET", "k", "v"))
+	_, err = run.Output(ctx, run.Local{}, p.Exec("redis", "redis-cli", "SET", "k", "v"))
 	require.NoError(t, err)
 
 	for _, step := range [][]string{{"init"}, {"once"}} {
-		out, err := run.Output(ctx, run.Local{}, p.Run("backup", false, step...))
+		out, err := run.Output(ctx, run.Local{}, p.Run("backup", step...))
 		require.NoError(t, err, "%v: %s", step, out)
 	}
-	out, err := run.Output(ctx, run.Local{}, p.Run("backup", false, "snapshots"))
+	out, err := run.Output(ctx, run.Local{}, p.Run("backup", "snapshots"))
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "one-shot")
 	assert.Contains(t, string(out), "project="+name)

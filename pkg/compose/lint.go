@@ -28,15 +28,6 @@ const (
 	OneShotLabel = "selfhosted.lint.one-shot"
 )
 
-// Backup labels (see package backup): the linter checks that every volume
-// is either backed up as files or excluded by a service that dumps it.
-const (
-	BackupDumpLabel    = "selfhosted.backup.dump"
-	BackupRestoreLabel = "selfhosted.backup.restore"
-	BackupExcludeLabel = "selfhosted.backup.exclude"
-	BackupStopLabel    = "selfhosted.backup.stop"
-)
-
 // PublicNetwork is the network Traefik reaches web-facing services on.
 const PublicNetwork = "public"
 

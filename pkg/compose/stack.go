@@ -8,11 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/types"
+	gitignore "github.com/sabhiram/go-gitignore"
 	"gopkg.in/yaml.v3"
+
+	"github.com/selfhosted-go/selfhosted/pkg/remote"
 )
 
 // FilePattern is where a stack's compose files live, relative to its root.
@@ -34,6 +38,9 @@ type Stack struct {
 	Raw map[string]map[string]any
 
 	traefikCache []*traefik // read by the linter once
+
+	ignoreOnce sync.Once
+	ignore     *gitignore.GitIgnore
 }
 
 // Files returns the stack's compose files, sorted, relative to root.
@@ -162,4 +169,11 @@ func joinFiles(files []string) string {
 		out += f
 	}
 	return out
+}
+
+// deployIgnore is the stack's .deployignore (nil when it can't be read):
+// what uploads leave out.
+func (s *Stack) deployIgnore() *gitignore.GitIgnore {
+	s.ignoreOnce.Do(func() { s.ignore, _ = remote.Ignore(s.Root) })
+	return s.ignore
 }
