@@ -107,9 +107,14 @@ func (s *Stack) Check(ctx context.Context) (*compose.Stack, compose.Report, erro
 	return loaded, report, nil
 }
 
-// Render renders every template of the stack and returns the files written.
+// Render renders every template of the stack and returns the files written;
+// rendered compose files join the stack.
 func (s *Stack) Render(ctx context.Context) ([]string, error) {
-	return render.Tree(ctx, render.Options{Root: s.Root})
+	written, err := render.Tree(ctx, render.Options{Root: s.Root})
+	if err != nil {
+		return written, err
+	}
+	return written, s.findFiles()
 }
 
 // HasBackups reports whether the stack has the backup container.

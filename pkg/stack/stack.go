@@ -37,6 +37,7 @@ import (
 
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
+	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
@@ -96,12 +97,25 @@ func Open(root string, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := compose.Files(root)
-	if err != nil {
-		return nil, err
+	s.Project = compose.Project{Name: name}
+	if err := s.findFiles(); err != nil {
+		// A fresh clone may hold only templates of its compose files:
+		// they exist once rendered.
+		if templates, _ := render.Templates(root, "services"); len(templates) == 0 {
+			return nil, err
+		}
 	}
-	s.Project = compose.Project{Name: name, Files: files}
 	return s, nil
+}
+
+// findFiles reads which compose files make up the stack.
+func (s *Stack) findFiles() error {
+	files, err := compose.Files(s.Root)
+	if err != nil {
+		return err
+	}
+	s.Project.Files = files
+	return nil
 }
 
 // MissingProjectNameError reports a stack without COMPOSE_PROJECT_NAME.
