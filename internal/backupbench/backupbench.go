@@ -194,7 +194,7 @@ func setUp(ctx context.Context, opts Options, out io.Writer) (*bench, func(), er
 		}
 	}
 	b.env = []string{"RESTIC_REPOSITORY=" + repo, "RESTIC_PASSWORD=bench", "RESTIC_CACHE_DIR=" + filepath.Join(work, "cache")}
-	if b.project, err = compose.Open(b.root); err != nil {
+	if b.project, err = compose.Open(b.root, nil); err != nil {
 		return b, cleanup, err
 	}
 	b.project.Dir = b.root

@@ -136,7 +136,7 @@ func (b *bench) syncUntimed() error {
 // new connection, then PushFiles.
 func (b *bench) oursInProcess() (time.Duration, error) {
 	start := time.Now()
-	c, err := remote.Connect(b.ctx, alias, b.config)
+	c, err := remote.Connect(b.ctx, alias, remote.ConnectOptions{Config: b.config})
 	if err != nil {
 		return 0, err
 	}

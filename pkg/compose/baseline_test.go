@@ -141,7 +141,7 @@ func testFile(t *testing.T, s *Stack, name, content string) {
 
 func reload(t *testing.T, s *Stack) *Stack {
 	t.Helper()
-	s, err := Load(t.Context(), s.Root)
+	s, err := Load(t.Context(), s.Root, nil)
 	require.NoError(t, err)
 	return s
 }

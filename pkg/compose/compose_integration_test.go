@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/selfhosted-go/selfhosted/internal/confirm"
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
@@ -85,7 +85,7 @@ func TestIntegrationComposeVerbs(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(root, "services", svc), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(root, "services", svc, "docker-compose."+svc+".yml"), []byte(content), 0o644))
 	}
-	p, err := Open(root)
+	p, err := Open(root, nil)
 	require.NoError(t, err)
 	p.Dir = root
 	r := run.Local{}
@@ -175,7 +175,7 @@ func TestIntegrationComposeVerbs(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(bad), 0o755))
 		require.NoError(t, os.WriteFile(bad, []byte("services:\n  zz:\n    image: x\n    ports: 12\n"), 0o644))
 		defer os.RemoveAll(filepath.Dir(bad))
-		broken, err := Open(root)
+		broken, err := Open(root, nil)
 		require.NoError(t, err)
 		broken.Dir = root
 		err = CheckConfig(ctx, r, broken)
@@ -184,12 +184,14 @@ func TestIntegrationComposeVerbs(t *testing.T) {
 	})
 
 	t.Run("down-everything removes volumes only after confirmation", func(t *testing.T) {
-		err := DownEverything(ctx, r, p, confirm.Asker{In: strings.NewReader("yes\n")}, run.Streams{})
-		require.ErrorIs(t, err, confirm.ErrDeclined)
+		declined := errors.New("declined")
+		err := DownEverything(ctx, r, p, func(string) error { return declined }, run.Streams{})
+		require.ErrorIs(t, err, declined)
+		require.Error(t, DownEverything(ctx, r, p, nil, run.Streams{}), "no way to ask: no")
 		assert.True(t, dockerOK("volume", "inspect", name+"_data"))
 		assert.NotEmpty(t, containerOf(t, p, "db"))
 
-		require.NoError(t, DownEverything(ctx, r, p, confirm.Asker{Preset: "yes"}, run.Streams{}))
+		require.NoError(t, DownEverything(ctx, r, p, func(string) error { return nil }, run.Streams{}))
 		assert.False(t, dockerOK("volume", "inspect", name+"_data"))
 		assert.False(t, dockerOK("network", "inspect", name+"_public"))
 	})

@@ -27,7 +27,7 @@ func TestExampleStackLintsClean(t *testing.T) {
 	require.NoError(t, err)
 	_, err = render.Tree(context.Background(), render.Options{Root: root, CloudflareIPs: render.EmbeddedCloudflareIPs(), SkipGitignore: true})
 	require.NoError(t, err)
-	s, err := Load(context.Background(), root)
+	s, err := Load(context.Background(), root, nil)
 	require.NoError(t, err)
 	findings := Lint(s)
 	assert.Empty(t, findings, messages(findings))
@@ -66,7 +66,7 @@ func TestIntegrationExampleStackFirstRun(t *testing.T) {
 	_, err = render.Tree(ctx, render.Options{Root: root, CloudflareIPs: render.EmbeddedCloudflareIPs(), SkipGitignore: true})
 	require.NoError(t, err)
 
-	p, err := Open(root)
+	p, err := Open(root, nil)
 	require.NoError(t, err)
 	p.Dir = root
 	require.NoError(t, CheckConfig(ctx, run.Local{}, p))
@@ -76,7 +76,7 @@ func TestIntegrationExampleStackFirstRun(t *testing.T) {
 		assert.Contains(t, string(cfg), "  "+svc+":", "service %s", svc)
 	}
 	assert.Contains(t, string(cfg), "selfhosted_public")
-	s, err := Load(ctx, root)
+	s, err := Load(ctx, root, nil)
 	require.NoError(t, err)
 	assert.Empty(t, Lint(s), messages(Lint(s)))
 }

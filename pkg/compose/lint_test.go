@@ -34,7 +34,7 @@ func stackFiles(t *testing.T, files map[string]string) *Stack {
 		stack[name] = content
 	}
 	testenv.WriteFiles(t, root, stack)
-	s, err := Load(context.Background(), root)
+	s, err := Load(context.Background(), root, nil)
 	require.NoError(t, err)
 	return s
 }
@@ -189,7 +189,7 @@ func TestLoadRequiresProjectName(t *testing.T) {
 	t.Setenv("COMPOSE_PROJECT_NAME", "")
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "services", "a"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "services", "a", "docker-compose.a.yml"), []byte(goodDB), 0o644))
-	_, err := Load(context.Background(), root)
+	_, err := Load(context.Background(), root, nil)
 	require.ErrorContains(t, err, "COMPOSE_PROJECT_NAME is not set")
 	assert.ErrorContains(t, err, "_public")
 }

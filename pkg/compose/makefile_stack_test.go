@@ -99,7 +99,7 @@ func TestMovedMakefileStackAdoptsTheLinterWithABaseline(t *testing.T) {
 	assert.Contains(t, added, "REDIS_PASSWORD", "read through env.get() in Authelia's template")
 	_, err = render.Tree(ctx, render.Options{Root: root, CloudflareIPs: render.EmbeddedCloudflareIPs(), SkipGitignore: true})
 	require.NoError(t, err)
-	s, err := Load(ctx, root)
+	s, err := Load(ctx, root, nil)
 	require.NoError(t, err)
 
 	report, err := LintWithBaseline(s)
@@ -122,7 +122,7 @@ func TestMovedMakefileStackAdoptsTheLinterWithABaseline(t *testing.T) {
 	assert.Len(t, report.Accepted, len(movedStackErrors))
 
 	testenv.WriteFiles(t, root, map[string]string{"services/wiki/docker-compose.wiki.yml": wikiCompose})
-	s, err = Load(ctx, root)
+	s, err = Load(ctx, root, nil)
 	require.NoError(t, err)
 	report, err = LintWithBaseline(s)
 	require.NoError(t, err)

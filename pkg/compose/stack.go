@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
@@ -55,14 +56,30 @@ func Files(root string) ([]string, error) {
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no compose files in %s: a stack is every %s (run `go tool mage render` first if they are templates)", root, FilePattern)
+		return nil, &NoComposeFilesError{Root: root}
 	}
 	return files, nil
 }
 
-// ProjectName returns COMPOSE_PROJECT_NAME from the environment or root/.env.
-func ProjectName(root string) (string, error) {
-	if name := os.Getenv("COMPOSE_PROJECT_NAME"); name != "" {
+// NoComposeFilesError reports a folder that holds no stack.
+type NoComposeFilesError struct{ Root string }
+
+func (e *NoComposeFilesError) Error() string {
+	return fmt.Sprintf("no compose files in %s: a stack is every %s", e.Root, FilePattern)
+}
+
+// MissingProjectNameError reports a stack without COMPOSE_PROJECT_NAME.
+type MissingProjectNameError struct{ EnvFile string }
+
+func (e *MissingProjectNameError) Error() string {
+	return fmt.Sprintf("COMPOSE_PROJECT_NAME is not set in %s: Docker prefixes every network and volume with it, and Traefik watches the ${COMPOSE_PROJECT_NAME}_public network", e.EnvFile)
+}
+
+// ProjectName returns COMPOSE_PROJECT_NAME from environ (KEY=VALUE pairs,
+// the process environment for a command line) or, as Docker Compose does,
+// from root/.env.
+func ProjectName(root string, environ []string) (string, error) {
+	if name := Lookup(environ, "COMPOSE_PROJECT_NAME"); name != "" {
 		return name, nil
 	}
 	path := filepath.Join(root, ".env")
@@ -75,13 +92,25 @@ func ProjectName(root string) (string, error) {
 	if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
 		return name, nil
 	}
-	return "", fmt.Errorf("COMPOSE_PROJECT_NAME is not set in %s: set it (e.g. COMPOSE_PROJECT_NAME=selfhosted), because Docker prefixes every network and volume with it and Traefik must watch the ${COMPOSE_PROJECT_NAME}_public network", path)
+	return "", &MissingProjectNameError{EnvFile: path}
+}
+
+// Lookup returns key's value in environ ("" when it is not there); a later
+// pair wins, as in a process environment.
+func Lookup(environ []string, key string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
 }
 
 // Open returns the Project of the stack at root without reading the compose
-// files' contents: enough to run any verb.
-func Open(root string) (Project, error) {
-	name, err := ProjectName(root)
+// files' contents: enough to run any verb. environ may name the project
+// (COMPOSE_PROJECT_NAME), as it does for docker compose.
+func Open(root string, environ []string) (Project, error) {
+	name, err := ProjectName(root, environ)
 	if err != nil {
 		return Project{}, err
 	}
@@ -92,9 +121,11 @@ func Open(root string) (Project, error) {
 	return Project{Name: name, Files: files}, nil
 }
 
-// Load reads the stack at root.
-func Load(ctx context.Context, root string) (*Stack, error) {
-	p, err := Open(root)
+// Load reads the stack at root, interpolating variables from environ
+// (KEY=VALUE pairs) and root/.env, as docker compose does with its
+// process environment.
+func Load(ctx context.Context, root string, environ []string) (*Stack, error) {
+	p, err := Open(root, environ)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +136,7 @@ func Load(ctx context.Context, root string) (*Stack, error) {
 	opts, err := cli.NewProjectOptions(abs,
 		cli.WithWorkingDirectory(root),
 		cli.WithName(p.Name),
-		cli.WithOsEnv,
+		cli.WithEnv(environ),
 		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		// The linter reports what normalization would paper over (a

@@ -7,12 +7,20 @@ import (
 	"io"
 	"strings"
 
-	"github.com/selfhosted-go/selfhosted/internal/confirm"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
 // Verbs that are more than one command: each still only builds commands
 // with the builders of project.go and runs them through a run.Runner.
+
+// NoContainersError reports a project (or service) with no containers.
+type NoContainersError struct {
+	Project, Service, Where string
+}
+
+func (e *NoContainersError) Error() string {
+	return fmt.Sprintf("no containers for %s in project %s on %s", orAll(e.Service), e.Project, e.Where)
+}
 
 // Volumes prints the mounts of service's containers (all when empty).
 func Volumes(ctx context.Context, r run.Runner, p Project, service string, out io.Writer) error {
@@ -22,16 +30,20 @@ func Volumes(ctx context.Context, r run.Runner, p Project, service string, out i
 	}
 	list := strings.Fields(string(ids))
 	if len(list) == 0 {
-		return fmt.Errorf("no containers for %s in project %s on %s: start it with `go tool mage up`", orAll(service), p.Name, r.Where())
+		return &NoContainersError{Project: p.Name, Service: service, Where: r.Where()}
 	}
 	return r.Run(ctx, Mounts(list...), run.Streams{Stdout: out, Stderr: out})
 }
 
-// DownEverything removes the whole stack and its volumes after ask
-// confirms. It is the only verb that deletes volumes.
-func DownEverything(ctx context.Context, r run.Runner, p Project, ask confirm.Asker, s run.Streams) error {
+// DownEverything removes the whole stack and its volumes once confirm
+// returns nil for the question it is asked. It is the only verb that
+// deletes volumes.
+func DownEverything(ctx context.Context, r run.Runner, p Project, confirm func(question string) error, s run.Streams) error {
 	question := fmt.Sprintf("Remove every container, network AND VOLUME of project %q on %s? Its data is lost.", p.Name, r.Where())
-	if err := ask.Confirm(question); err != nil {
+	if confirm == nil {
+		return fmt.Errorf("not confirmed: %s", question)
+	}
+	if err := confirm(question); err != nil {
 		return err
 	}
 	return r.Run(ctx, p.DownEverything(), s)

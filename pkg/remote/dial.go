@@ -23,6 +23,7 @@ type Client struct {
 	Host Host
 	ssh  *ssh.Client
 	jump *ssh.Client
+	term string // TERM for interactive sessions
 
 	shellMu sync.Mutex
 	sh      *shell // the long-lived shell commands run in, started on first use
@@ -46,38 +47,41 @@ func (c *Client) Close() error {
 // SSH returns the underlying connection.
 func (c *Client) SSH() *ssh.Client { return c.ssh }
 
-// Connect resolves alias through the ssh config at configFile (default
-// ~/.ssh/config) and dials it.
-func Connect(ctx context.Context, alias, configFile string) (*Client, error) {
-	h, err := Resolve(alias, configFile)
+// ConnectOptions say how to reach a server, as OpenSSH's environment would.
+type ConnectOptions struct {
+	// Config is the ssh config file (UserConfig when empty).
+	Config string
+	// AgentSocket is ssh-agent's socket (SSH_AUTH_SOCK; none when empty).
+	AgentSocket string
+	// Term names the terminal of interactive sessions (TERM; xterm when empty).
+	Term string
+}
+
+// Connect resolves alias through the ssh config and dials it.
+func Connect(ctx context.Context, alias string, opts ConnectOptions) (*Client, error) {
+	h, err := Resolve(alias, opts.Config)
 	if err != nil {
 		return nil, err
 	}
-	return Dial(ctx, h, configFile)
+	return Dial(ctx, h, opts)
 }
 
 // Dial connects to h, through its ProxyJump host when it has one. Host keys
 // are always verified against h's known_hosts files.
-func Dial(ctx context.Context, h Host, configFile string) (*Client, error) {
-	return DialWith(ctx, h, configFile, nil)
-}
-
-// DialWith is Dial with wrap around the network connection (benchmarks
-// count the bytes sent through it).
-func DialWith(ctx context.Context, h Host, configFile string, wrap func(net.Conn) net.Conn) (*Client, error) {
+func Dial(ctx context.Context, h Host, opts ConnectOptions) (*Client, error) {
 	var jump *ssh.Client
 	if h.ProxyJump != "" {
-		hop, err := jumpHost(h.ProxyJump, configFile)
+		hop, err := jumpHost(h.ProxyJump, opts.Config)
 		if err != nil {
 			return nil, err
 		}
-		jc, err := Dial(ctx, hop, configFile)
+		jc, err := Dial(ctx, hop, opts)
 		if err != nil {
 			return nil, fmt.Errorf("ProxyJump %s: %w", h.ProxyJump, err)
 		}
 		jump = jc.ssh
 	}
-	cfg, err := clientConfig(h)
+	cfg, err := clientConfig(h, opts.AgentSocket)
 	if err != nil {
 		return nil, err
 	}
@@ -91,15 +95,12 @@ func DialWith(ctx context.Context, h Host, configFile string, wrap func(net.Conn
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s (SERVER=%s): %w", h, h.Alias, err)
 	}
-	if wrap != nil {
-		conn = wrap(conn)
-	}
 	c, chans, reqs, err := ssh.NewClientConn(conn, h.Address(), cfg)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("ssh %s (SERVER=%s): %w", h, h.Alias, err)
 	}
-	return &Client{Host: h, ssh: ssh.NewClient(c, chans, reqs), jump: jump}, nil
+	return &Client{Host: h, ssh: ssh.NewClient(c, chans, reqs), jump: jump, term: opts.Term}, nil
 }
 
 // jumpHost resolves the first hop of a ProxyJump value ([user@]host[:port]).
@@ -128,8 +129,8 @@ func jumpHost(spec, configFile string) (Host, error) {
 	return hop, nil
 }
 
-func clientConfig(h Host) (*ssh.ClientConfig, error) {
-	auth, err := authMethods(h)
+func clientConfig(h Host, agentSocket string) (*ssh.ClientConfig, error) {
+	auth, err := authMethods(h, agentSocket)
 	if err != nil {
 		return nil, err
 	}
@@ -148,11 +149,11 @@ func clientConfig(h Host) (*ssh.ClientConfig, error) {
 
 // authMethods offers the agent's keys and the identity files; a key that
 // needs a passphrase and is not in the agent is an error naming the fix.
-func authMethods(h Host) ([]ssh.AuthMethod, error) {
+func authMethods(h Host, agentSocket string) ([]ssh.AuthMethod, error) {
 	var signers []ssh.Signer
 	var agentSigners []ssh.Signer
-	if sock := os.Getenv("SSH_AUTH_SOCK"); sock != "" {
-		if conn, err := net.Dial("unix", sock); err == nil {
+	if agentSocket != "" {
+		if conn, err := net.Dial("unix", agentSocket); err == nil {
 			agentSigners, _ = agent.NewClient(conn).Signers()
 		}
 	}

@@ -39,8 +39,8 @@ func ProgressBar(out io.Writer) scp.PassThru {
 	}
 }
 
-// ShellCommand opens the user's login shell, in dir when it exists.
-func ShellCommand(dir string) run.Command {
+// LoginShell opens the user's login shell, in dir when it exists.
+func LoginShell(dir string) run.Command {
 	if dir == "" {
 		dir = DefaultDir
 	}

@@ -20,7 +20,7 @@ import (
 func connect(t *testing.T, s *testenv.SSHD) *Client {
 	t.Helper()
 	t.Setenv("SSH_AUTH_SOCK", "")
-	c, err := Connect(context.Background(), s.Alias, s.Config)
+	c, err := Connect(context.Background(), s.Alias, ConnectOptions{Config: s.Config})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -69,7 +69,7 @@ func TestIntegrationUnknownAndChangedHostKeysAreRefused(t *testing.T) {
 	t.Setenv("SSH_AUTH_SOCK", "")
 
 	require.NoError(t, os.WriteFile(s.KnownHosts, nil, 0o600))
-	_, err := Connect(context.Background(), s.Alias, s.Config)
+	_, err := Connect(context.Background(), s.Alias, ConnectOptions{Config: s.Config})
 	var hke *HostKeyError
 	require.ErrorAs(t, err, &hke)
 	assert.False(t, hke.Changed)
@@ -79,7 +79,7 @@ func TestIntegrationUnknownAndChangedHostKeysAreRefused(t *testing.T) {
 	other := testenv.StartSSHD(t) // a different host key
 	require.NoError(t, os.WriteFile(s.KnownHosts, []byte(strings.Replace(
 		"[127.0.0.1]:PORT "+other.HostKeyPub+"\n", "PORT", itoa(s.Port), 1)), 0o600))
-	_, err = Connect(context.Background(), s.Alias, s.Config)
+	_, err = Connect(context.Background(), s.Alias, ConnectOptions{Config: s.Config})
 	require.ErrorAs(t, err, &hke)
 	assert.True(t, hke.Changed)
 	assert.Contains(t, err.Error(), "HAS CHANGED")

@@ -104,7 +104,7 @@ func (r *Runner) Run(ctx context.Context, c run.Command, s run.Streams) error {
 			// hangs the command up: no pid line is needed (or wanted).
 			line = script(r.Dir, c)
 			w, h, _ := term.GetSize(int(f.Fd()))
-			termName := os.Getenv("TERM")
+			termName := r.Client.term
 			if termName == "" {
 				termName = "xterm"
 			}

@@ -267,7 +267,7 @@ func TestIntegrationFileRewrittenDuringThePushIsRecordedAsSent(t *testing.T) {
 // OpenSSH asks for the key type known_hosts has for a server; so do we.
 func TestIntegrationKnownECDSAKeyOfAServerThatAlsoHasEd25519(t *testing.T) {
 	s := testenv.StartSSHD(t, testenv.SSHDOptions{HostKeys: []string{"ed25519", "ecdsa"}, Known: []string{"ecdsa"}})
-	c, err := Connect(context.Background(), s.Alias, s.Config)
+	c, err := Connect(context.Background(), s.Alias, ConnectOptions{Config: s.Config})
 	require.NoError(t, err)
 	defer c.Close()
 	out, err := exec.Command("ssh", "-F", s.Config, "-o", "BatchMode=yes", s.Alias, "true").CombinedOutput()

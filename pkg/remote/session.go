@@ -224,15 +224,11 @@ func absolute(dir, home string) string {
 	}
 }
 
-// WhoAmI names this deploy: user@host, as OpenSSH would show it.
+// WhoAmI names this deploy: user@host.
 func WhoAmI() string {
-	name := os.Getenv("USER")
-	if name == "" {
-		if u, err := user.Current(); err == nil {
-			name = u.Username
-		} else {
-			name = "uid" + strconv.Itoa(os.Getuid())
-		}
+	name := "uid" + strconv.Itoa(os.Getuid())
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
 	}
 	host, _ := os.Hostname()
 	if host == "" {

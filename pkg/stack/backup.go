@@ -30,6 +30,9 @@ const BackupService = "backup"
 // container, streaming its output. On this machine the program is built
 // first (a deploy builds it for the server).
 func (s *Stack) RunBackup(ctx context.Context, req backup.Request) error {
+	if err := s.named(); err != nil {
+		return err
+	}
 	if !s.HasBackups() {
 		return &NoBackupServiceError{File: backup.ComposeFile}
 	}

@@ -64,7 +64,7 @@ func TestIntegrationRestoreAfterADisasterThroughTheBackupContainer(t *testing.T)
 		"services/db/docker-compose.db.yml": mariadbService,
 	})
 	sshd := testenv.StartSSHD(t)
-	client, err := remote.Connect(context.Background(), sshd.Alias, sshd.Config)
+	client, err := remote.Connect(context.Background(), sshd.Alias, remote.ConnectOptions{Config: sshd.Config})
 	require.NoError(t, err)
 	defer client.Close()
 	out := &syncBuffer{}

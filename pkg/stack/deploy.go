@@ -93,7 +93,7 @@ func (s *Stack) Check(ctx context.Context) (*compose.Stack, compose.Report, erro
 	if err := compose.CheckConfig(ctx, run.Local{}, local); err != nil {
 		return nil, compose.Report{}, err
 	}
-	loaded, err := compose.Load(ctx, s.Root)
+	loaded, err := compose.Load(ctx, s.Root, s.opts.Environ)
 	if err != nil {
 		return nil, compose.Report{}, err
 	}
@@ -130,6 +130,9 @@ func (s *Stack) HasBackups() bool {
 func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, error) {
 	client, err := s.server("deploy")
 	if err != nil {
+		return nil, err
+	}
+	if err := s.named(); err != nil {
 		return nil, err
 	}
 	loaded, _, err := s.Check(ctx)

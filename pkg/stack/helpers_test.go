@@ -105,7 +105,7 @@ func newFixture(t *testing.T, dir string) *fixture {
 		}
 	})
 	f.sshd = testenv.StartSSHD(t)
-	c, err := remote.Connect(context.Background(), f.sshd.Alias, f.sshd.Config)
+	c, err := remote.Connect(context.Background(), f.sshd.Alias, remote.ConnectOptions{Config: f.sshd.Config})
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	f.client = c

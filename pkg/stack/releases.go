@@ -122,7 +122,7 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 // recordedModel is the stack's compose model, for the release's record; a
 // stack that does not load records none.
 func (s *Stack) recordedModel(ctx context.Context) []byte {
-	loaded, err := loadStack(ctx, s.Root)
+	loaded, err := s.load(ctx)
 	if err != nil {
 		return nil
 	}

@@ -26,19 +26,20 @@
 package stack
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	scp "github.com/bramvdbogaerde/go-scp"
-	"github.com/compose-spec/compose-go/v2/dotenv"
 
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/secrets"
 )
 
 // Options say where a stack runs and how it reports.
@@ -52,8 +53,10 @@ type Options struct {
 	// read, as KEY=VALUE pairs (os.Environ() for a command line); nil
 	// means none.
 	Environ []string
-	// Out receives progress, plans and the output of the commands run
-	// (nil discards it); Err receives their errors (nil: Out).
+	// In feeds interactive commands (exec, sh, ssh); a terminal gives them
+	// one. Out receives progress, plans and the output of the commands
+	// run (nil discards it); Err receives their errors (nil: Out).
+	In       io.Reader
 	Out, Err io.Writer
 	// Trace, when set, receives the time each phase of an upload took.
 	Trace io.Writer
@@ -70,6 +73,29 @@ type Stack struct {
 	Project compose.Project
 	opts    Options
 	runner  run.Runner
+	nameErr error // the project has no name until .env exists
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// named fails when the project has no name yet (no .env).
+func (s *Stack) named() error { return s.nameErr }
+
+// ensureEnv creates .env from .env.example when it is missing (secrets
+// generated), then names the project from it.
+func (s *Stack) ensureEnv(ctx context.Context) error {
+	if _, err := secrets.EnsureEnv(ctx, s.Root, run.Local{Dir: s.Root}, s.opts.Out); err != nil {
+		return err
+	}
+	name, err := compose.ProjectName(s.Root, s.opts.Environ)
+	if err != nil {
+		return err
+	}
+	s.Project.Name, s.nameErr = name, nil
+	return nil
 }
 
 // Open opens the stack repository at root. The compose project's name comes
@@ -93,9 +119,14 @@ func Open(root string, opts Options) (*Stack, error) {
 	} else {
 		s.runner = run.Local{Dir: root}
 	}
-	name, err := projectName(root, opts.Environ)
+	name, err := compose.ProjectName(root, opts.Environ)
 	if err != nil {
-		return nil, err
+		// A fresh clone has no .env yet: Up creates it from .env.example.
+		var missing *compose.MissingProjectNameError
+		if !errors.As(err, &missing) || exists(filepath.Join(root, ".env")) || !exists(filepath.Join(root, secrets.ExampleFile)) {
+			return nil, err
+		}
+		s.nameErr = err
 	}
 	s.Project = compose.Project{Name: name}
 	if err := s.findFiles(); err != nil {
@@ -116,39 +147,6 @@ func (s *Stack) findFiles() error {
 	}
 	s.Project.Files = files
 	return nil
-}
-
-// MissingProjectNameError reports a stack without COMPOSE_PROJECT_NAME.
-type MissingProjectNameError struct{ EnvFile string }
-
-func (e *MissingProjectNameError) Error() string {
-	return fmt.Sprintf("COMPOSE_PROJECT_NAME is not set in %s: Docker prefixes every network and volume with it, and Traefik watches the ${COMPOSE_PROJECT_NAME}_public network", e.EnvFile)
-}
-
-func projectName(root string, environ []string) (string, error) {
-	if name := lookup(environ, "COMPOSE_PROJECT_NAME"); name != "" {
-		return name, nil
-	}
-	path := filepath.Join(root, ".env")
-	env, err := dotenv.GetEnvFromFile(map[string]string{}, []string{path})
-	if err != nil {
-		if _, statErr := os.Stat(path); statErr == nil {
-			return "", fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
-		return name, nil
-	}
-	return "", &MissingProjectNameError{EnvFile: path}
-}
-
-func lookup(environ []string, key string) string {
-	for i := len(environ) - 1; i >= 0; i-- {
-		if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
 }
 
 // Runner is where the stack's commands run: this machine, or DIR on the

@@ -7,7 +7,6 @@ import (
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/converge"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
-	"github.com/selfhosted-go/selfhosted/pkg/secrets"
 )
 
 // UpOptions tune Up.
@@ -26,7 +25,7 @@ type UpOptions struct {
 // restarted.
 func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 	if !s.Remote() {
-		if _, err := secrets.EnsureEnv(ctx, s.Root, run.Local{Dir: s.Root}, s.opts.Out); err != nil {
+		if err := s.ensureEnv(ctx); err != nil {
 			return err
 		}
 		if _, err := s.Render(ctx); err != nil {
@@ -38,6 +37,9 @@ func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 			}
 		}
 		return s.runner.Run(ctx, s.Project.Up(o.Services...), s.streams())
+	}
+	if err := s.named(); err != nil {
+		return err
 	}
 	client := s.opts.Server
 	st, err := client.Inspect(ctx, s.opts.Dir)
@@ -59,6 +61,6 @@ func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 	return err
 }
 
-func loadStack(ctx context.Context, root string) (*compose.Stack, error) {
-	return compose.Load(ctx, root)
+func (s *Stack) load(ctx context.Context) (*compose.Stack, error) {
+	return compose.Load(ctx, s.Root, s.opts.Environ)
 }
