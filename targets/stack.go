@@ -71,7 +71,10 @@ func EnvExample(ctx context.Context) error {
 			fmt.Println(".env.example already lists every variable the stack reads")
 			return nil
 		}
-		fmt.Printf("added %s to .env.example: write what each TODO is, check the guessed `# secret: 32` lines, then `go tool mage secrets`\n", strings.Join(added, ", "))
+		for _, name := range added {
+			fmt.Println("added", name)
+		}
+		fmt.Printf("%d variable(s) added to .env.example: write what each TODO is, check the guessed `# secret: 32` lines, then `go tool mage secrets`\n", len(added))
 		return nil
 	})
 }

@@ -52,7 +52,7 @@ func (e *LintError) Error() string {
 			n++
 		}
 	}
-	return fmt.Sprintf("the stack linter found %d error(s)", n)
+	return fmt.Sprintf("lint: %d error(s) not in %s", n, compose.BaselineFile)
 }
 
 // FailedError reports a deploy whose new release did not become healthy.
