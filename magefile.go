@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/selfhosted-go/selfhosted/internal/backupbench"
-	"github.com/selfhosted-go/selfhosted/internal/testenv"
+	"github.com/selfhosted-go/selfhosted/internal/provision"
 	"github.com/selfhosted-go/selfhosted/internal/uploadbench"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -49,12 +49,12 @@ var Aliases = map[string]interface{}{
 
 // The integration tests need their components: test and test-integration provision them first.
 func init() {
-	targets.PrepareTests(func(ctx context.Context) error { return testenv.Ensure(ctx, os.Stdout) })
+	targets.PrepareTests(func(ctx context.Context) error { return provision.Ensure(ctx, os.Stdout) })
 }
 
 // Testenv provisions what integration tests need (Compose v2, test images, sshd, restic, Jinja2); fast when present.
 func Testenv(ctx context.Context) error {
-	return testenv.Ensure(ctx, os.Stdout)
+	return provision.Ensure(ctx, os.Stdout)
 }
 
 // BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd (LATENCY=40ms: each way, RUNS=5).

@@ -23,7 +23,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/selfhosted-go/selfhosted/internal/testenv"
+	"github.com/selfhosted-go/selfhosted/internal/provision"
 	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -31,7 +31,7 @@ import (
 
 const stack = `services:
   mariadb:
-    image: ` + testenv.DebianImage + `
+    image: ` + provision.DebianImage + `
     pull_policy: never
     command: ["run-mariadb"]
     networks: [private]
@@ -42,7 +42,7 @@ const stack = `services:
       selfhosted.backup.restore: mariadb -uroot
       selfhosted.backup.exclude: mysql
   redis:
-    image: ` + testenv.DebianImage + `
+    image: ` + provision.DebianImage + `
     pull_policy: never
     command: ["run-redis"]
     networks: [private]
@@ -52,7 +52,7 @@ const stack = `services:
       selfhosted.backup.dump: redis-cli SAVE
       selfhosted.backup.restore: "true"
   files:
-    image: ` + testenv.DebianImage + `
+    image: ` + provision.DebianImage + `
     pull_policy: never
     command: ["tini", "--", "sleep", "infinity"]
     networks: [private]
@@ -178,7 +178,7 @@ func setUp(ctx context.Context, opts Options, out io.Writer) (*bench, func(), er
 	}
 	restic := "RESTIC_REPOSITORY=" + repo + "\nRESTIC_PASSWORD=bench\n"
 	files := map[string]string{
-		".env":   "COMPOSE_PROJECT_NAME=" + name + "\nRESTIC_IMAGE=" + testenv.DebianImage + "\n" + restic,
+		".env":   "COMPOSE_PROJECT_NAME=" + name + "\nRESTIC_IMAGE=" + provision.DebianImage + "\n" + restic,
 		"go.mod": "module example.com/bench\n\ngo 1.26.0\n\nrequire github.com/selfhosted-go/selfhosted v0.0.0\n\nreplace github.com/selfhosted-go/selfhosted => " + opts.Module + "\n",
 		"go.sum": string(sum),
 		"services/backup/docker-compose.backup.yml": string(service),
@@ -230,7 +230,7 @@ func setUp(ctx context.Context, opts Options, out io.Writer) (*bench, func(), er
 	}
 	b.o = backup.Options{Project: name, Engine: b.engine, Runner: run.Local{}, DumpsDir: b.dumpsDir,
 		Restic: backup.Restic{Host: backup.DefaultHost, Env: b.env}}
-	if _, err := backup.Output(ctx, run.Local{}, b.o.Restic.Init()); err != nil {
+	if _, err := run.Output(ctx, run.Local{}, b.o.Restic.Init()); err != nil {
 		return b, cleanup, err
 	}
 	hooks, _, err := backup.Discover(ctx, b.engine, name)

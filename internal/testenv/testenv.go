@@ -10,6 +10,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"github.com/selfhosted-go/selfhosted/internal/provision"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,17 +18,9 @@ import (
 	"time"
 )
 
-// Provision is the command that installs every component; Require messages
-// point to it.
-const Provision = "go tool mage testenv"
-
-// Images built locally by Provision (this machine has no image registry).
-const (
-	// DebianImage is a Debian bookworm rootfs with mariadb-server,
-	// postgresql, redis-server, restic, curl and a shell: one image for every
-	// database the tests run (each container runs one of them).
-	DebianImage = "selfhosted-test/debian:bookworm"
-)
+// DebianImage is the test image provision builds (this machine has no
+// image registry).
+const DebianImage = provision.DebianImage
 
 // InCI reports whether the tests run in CI (CI=true), where a missing
 // component is a failure, not a skip.
@@ -39,7 +32,7 @@ func InCI() bool {
 // Missing skips t (locally) or fails it (in CI) because component is missing.
 func Missing(t testing.TB, component, why string) {
 	t.Helper()
-	msg := fmt.Sprintf("%s is missing: %s (provision it with `%s`)", component, why, Provision)
+	msg := fmt.Sprintf("%s is missing: %s (provision it with `%s`)", component, why, provision.Command)
 	if InCI() {
 		t.Fatal(msg)
 	}

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/selfhosted-go/selfhosted/internal/netdelay"
-	"github.com/selfhosted-go/selfhosted/internal/testenv"
+	"github.com/selfhosted-go/selfhosted/internal/sshd"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
 	"github.com/selfhosted-go/selfhosted/pkg/stack"
 )
@@ -207,7 +207,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	if err := os.MkdirAll(filepath.Join(work, "sshd"), 0o700); err != nil {
 		return err
 	}
-	sshd, err := testenv.NewSSHD(filepath.Join(work, "sshd"), filepath.Join(work, "sshd.log"))
+	sshd, err := sshd.Start(filepath.Join(work, "sshd"), filepath.Join(work, "sshd.log"))
 	if err != nil {
 		return err
 	}

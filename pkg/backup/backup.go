@@ -161,7 +161,7 @@ func Backup(ctx context.Context, o Options) (Result, error) {
 	excludes := append(slices.Clone(set.Excludes), internalFiles(o.DumpsDir)...)
 	o.say("backup: snapshotting %d volume(s) and %d folder(s) of %s (excluding %d with live state)", len(set.Volumes), len(set.Paths), o.Project, len(set.Excludes))
 	tags := append([]string{ProjectTagPrefix + o.Project, CheckedTag}, o.Tags...)
-	out, err := Output(ctx, o.Runner, o.Restic.Backup(set.Folders(), excludes, tags))
+	out, err := resticOutput(ctx, o.Runner, o.Restic.Backup(set.Folders(), excludes, tags))
 	if err != nil {
 		return res, fmt.Errorf("restic backup: %w", err)
 	}
@@ -202,7 +202,7 @@ func (o Options) forget(ctx context.Context, keep Retention) string {
 }
 
 func (o Options) forgetOnce(ctx context.Context, keep Retention) error {
-	out, err := Output(ctx, o.Runner, o.Restic.ForgetPlan(keep))
+	out, err := resticOutput(ctx, o.Runner, o.Restic.ForgetPlan(keep))
 	if err != nil {
 		return err
 	}
@@ -218,10 +218,10 @@ func (o Options) forgetOnce(ctx context.Context, keep Retention) error {
 	if len(doomed) == 0 {
 		return nil
 	}
-	if _, err := Output(ctx, o.Runner, o.Restic.ForgetIDs(doomed)); err != nil {
+	if _, err := resticOutput(ctx, o.Runner, o.Restic.ForgetIDs(doomed)); err != nil {
 		return err
 	}
-	_, err = Output(ctx, o.Runner, o.Restic.Prune())
+	_, err = resticOutput(ctx, o.Runner, o.Restic.Prune())
 	return err
 }
 
@@ -241,7 +241,7 @@ func spare(doomed []string, snaps []Snapshot) []string {
 }
 
 func (o Options) snapshots(ctx context.Context) ([]Snapshot, error) {
-	out, err := Output(ctx, o.Runner, o.Restic.Snapshots())
+	out, err := resticOutput(ctx, o.Runner, o.Restic.Snapshots())
 	if err != nil {
 		return nil, err
 	}

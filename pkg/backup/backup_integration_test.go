@@ -138,7 +138,7 @@ func newE2E(t *testing.T, name, stack string, wait bool) *e2e {
 		Log:      log, LockWait: time.Minute, HealthWait: time.Minute,
 		Redactor: NewRedactor(map[string]string{"RESTIC_PASSWORD": "e2e-password-value"}),
 	}}
-	_, err = Output(ctx, run.Local{}, e.opts.Restic.Init())
+	_, err = resticOutput(ctx, run.Local{}, e.opts.Restic.Init())
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -174,7 +174,7 @@ func (e *e2e) read() []string {
 }
 
 func (e *e2e) snapshots() []Snapshot {
-	out, err := Output(e.ctx, run.Local{}, e.opts.Restic.Snapshots())
+	out, err := resticOutput(e.ctx, run.Local{}, e.opts.Restic.Snapshots())
 	require.NoError(e.t, err)
 	snaps, err := ParseSnapshots(out)
 	require.NoError(e.t, err)
@@ -202,14 +202,14 @@ func (e *e2e) snapshotAsIs(tag string) {
 	require.NoError(e.t, err)
 	set, err := Targets(e.ctx, e.engine, e.opts.Project, hooks)
 	require.NoError(e.t, err)
-	_, err = Output(e.ctx, run.Local{}, e.opts.Restic.Backup(set.Folders(), set.Excludes, []string{tag}))
+	_, err = resticOutput(e.ctx, run.Local{}, e.opts.Restic.Backup(set.Folders(), set.Excludes, []string{tag}))
 	require.NoError(e.t, err)
 }
 
 // paths lists the files and folders of a snapshot.
 func (e *e2e) paths(snapshot string) []string {
 	e.t.Helper()
-	out, err := Output(e.ctx, run.Local{}, e.opts.Restic.Ls(snapshot))
+	out, err := resticOutput(e.ctx, run.Local{}, e.opts.Restic.Ls(snapshot))
 	require.NoError(e.t, err)
 	var paths []string
 	for _, line := range strings.Split(string(out), "\n") {

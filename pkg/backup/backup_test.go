@@ -122,7 +122,7 @@ func TestStopOrderStopsDependentsFirst(t *testing.T) {
 	c := func(svc, deps string) Container {
 		return Container{ID: svc, Service: svc, Labels: map[string]string{DependsOnLabel: deps}}
 	}
-	order := StopOrder(map[string]Container{
+	order := stopOrder(map[string]Container{
 		"db":    c("db", ""),
 		"cache": c("cache", ""),
 		"app":   c("app", "db:service_healthy:false,cache:service_healthy:false"),

@@ -48,7 +48,7 @@ func WriteTable(w io.Writer, snaps []Snapshot) error {
 
 // ListSnapshots prints the repository's snapshots as a table.
 func ListSnapshots(ctx context.Context, o Options, w io.Writer) error {
-	out, err := Output(ctx, o.Runner, o.Restic.Snapshots())
+	out, err := resticOutput(ctx, o.Runner, o.Restic.Snapshots())
 	if err != nil {
 		return err
 	}

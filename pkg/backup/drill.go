@@ -65,7 +65,7 @@ const drillLabel = "io.selfhosted.drill"
 // created whatever happened.
 func Drill(ctx context.Context, o Options, e *DockerEngine, snapshot string) (DrillReport, error) {
 	if snapshot == "" {
-		snapshot = "latest"
+		snapshot = Latest
 	}
 	name := fmt.Sprintf("%s-drill-%d", o.Project, time.Now().Unix())
 	report := DrillReport{Project: name, Snapshot: snapshot}
@@ -89,14 +89,14 @@ func Drill(ctx context.Context, o Options, e *DockerEngine, snapshot string) (Dr
 	}
 	defer os.RemoveAll(staging)
 	o.say("drill: restoring snapshot %s into %s", snapshot, staging)
-	if _, err := Output(ctx, o.Runner, o.Restic.Restore(snapshot, staging)); err != nil {
+	if _, err := resticOutput(ctx, o.Runner, o.Restic.Restore(snapshot, staging)); err != nil {
 		var ee *run.ExitError
 		if errors.As(err, &ee) && strings.Contains(ee.Stderr, "no matching ID found") {
 			return report, &NoSnapshotError{ID: snapshot}
 		}
 		return report, fmt.Errorf("restic restore: %w", err)
 	}
-	listing, err := Output(ctx, o.Runner, o.Restic.Ls(snapshot))
+	listing, err := resticOutput(ctx, o.Runner, o.Restic.Ls(snapshot))
 	if err != nil {
 		return report, fmt.Errorf("restic ls: %w", err)
 	}

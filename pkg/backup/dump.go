@@ -85,7 +85,7 @@ func dumpService(ctx context.Context, e Engine, dumpsDir string, h Hooks, id str
 	return atomicfile.Write(DumpPath(dumpsDir, h.Service), 0o600, func(w io.Writer) error {
 		var stderr bytes.Buffer
 		var seen edges
-		code, err := e.Exec(ctx, id, ShellCommand(h.Dump), nil, io.MultiWriter(w, &seen), &stderr)
+		code, err := e.Exec(ctx, id, shellCommand(h.Dump), nil, io.MultiWriter(w, &seen), &stderr)
 		if err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ type Counts map[string]int64
 // count runs h's count in container id.
 func count(ctx context.Context, e Engine, h Hooks, id string) (Counts, error) {
 	var out, stderr bytes.Buffer
-	code, err := e.Exec(ctx, id, ShellCommand(countCommand(h)), nil, &out, &stderr)
+	code, err := e.Exec(ctx, id, shellCommand(countCommand(h)), nil, &out, &stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -116,5 +116,5 @@ func List(value string) []string {
 	return out
 }
 
-// ShellCommand is the argv that runs a label's command line in a container.
-func ShellCommand(line string) []string { return []string{"sh", "-c", line} }
+// shellCommand is the argv that runs a label's command line in a container.
+func shellCommand(line string) []string { return []string{"sh", "-c", line} }

@@ -9,9 +9,9 @@ import (
 // depends_on, as "service:condition:restart" items separated by commas.
 const DependsOnLabel = "com.docker.compose.depends_on"
 
-// StopOrder sorts containers so that each is stopped before the services
+// stopOrder sorts containers so that each is stopped before the services
 // it depends on (the reverse of start order), as `compose down` does.
-func StopOrder(containers map[string]Container) []Container {
+func stopOrder(containers map[string]Container) []Container {
 	deps := map[string][]string{}
 	for svc, c := range containers {
 		for _, item := range strings.Split(c.Labels[DependsOnLabel], ",") {

@@ -324,8 +324,8 @@ func Classify(err error) error {
 	return err
 }
 
-// Output runs a restic command and classifies its failure.
-func Output(ctx context.Context, r run.Runner, c run.Command) ([]byte, error) {
+// resticOutput runs a restic command and classifies its failure.
+func resticOutput(ctx context.Context, r run.Runner, c run.Command) ([]byte, error) {
 	out, err := run.Output(ctx, r, c)
 	return out, Classify(err)
 }

@@ -29,18 +29,18 @@ func TestIntegrationResticRoundTrip(t *testing.T) {
 	restic := Restic{Host: DefaultHost, Env: []string{"RESTIC_REPOSITORY=" + filepath.Join(dir, "repo"), "RESTIC_PASSWORD=secret", "RESTIC_CACHE_DIR=" + filepath.Join(dir, "cache")}}
 	r := run.Local{}
 
-	_, err := Output(ctx, r, restic.Snapshots())
+	_, err := resticOutput(ctx, r, restic.Snapshots())
 	require.ErrorIs(t, err, ErrNoRepository)
 
-	_, err = Output(ctx, r, restic.Init())
+	_, err = resticOutput(ctx, r, restic.Init())
 	require.NoError(t, err)
-	out, err := Output(ctx, r, restic.Backup([]string{volumes}, []string{filepath.Join(volumes, "stack_db")}, []string{"test"}))
+	out, err := resticOutput(ctx, r, restic.Backup([]string{volumes}, []string{filepath.Join(volumes, "stack_db")}, []string{"test"}))
 	require.NoError(t, err)
 	sum, err := ParseBackup(out)
 	require.NoError(t, err)
 	assert.Equal(t, 1, sum.TotalFilesProcessed, "the excluded volume is not backed up")
 
-	out, err = Output(ctx, r, restic.Snapshots())
+	out, err = resticOutput(ctx, r, restic.Snapshots())
 	require.NoError(t, err)
 	snaps, err := ParseSnapshots(out)
 	require.NoError(t, err)
@@ -49,7 +49,7 @@ func TestIntegrationResticRoundTrip(t *testing.T) {
 	assert.Equal(t, []string{"test"}, snaps[0].Tags)
 
 	target := filepath.Join(dir, "restored")
-	_, err = Output(ctx, r, restic.Restore(snaps[0].ID, target))
+	_, err = resticOutput(ctx, r, restic.Restore(snaps[0].ID, target))
 	require.NoError(t, err)
 	data, err := os.ReadFile(filepath.Join(target, volumes, "stack_app/_data/config.json"))
 	require.NoError(t, err)
@@ -58,16 +58,16 @@ func TestIntegrationResticRoundTrip(t *testing.T) {
 
 	wrong := restic
 	wrong.Env = []string{"RESTIC_REPOSITORY=" + filepath.Join(dir, "repo"), "RESTIC_PASSWORD=nope", "RESTIC_CACHE_DIR=" + filepath.Join(dir, "cache")}
-	_, err = Output(ctx, r, wrong.Snapshots())
+	_, err = resticOutput(ctx, r, wrong.Snapshots())
 	require.ErrorIs(t, err, ErrWrongPassword)
 
 	unreachable := restic
 	unreachable.Env = []string{"RESTIC_REPOSITORY=rest:http://127.0.0.1:9/", "RESTIC_PASSWORD=secret"}
-	_, err = Output(ctx, r, unreachable.Snapshots())
+	_, err = resticOutput(ctx, r, unreachable.Snapshots())
 	require.ErrorIs(t, err, ErrUnreachable)
 
 	// None of the failures changed the repository.
-	out, err = Output(ctx, r, restic.Snapshots())
+	out, err = resticOutput(ctx, r, restic.Snapshots())
 	require.NoError(t, err)
 	after, err := ParseSnapshots(out)
 	require.NoError(t, err)

@@ -58,7 +58,7 @@ func (e *NoSnapshotError) Error() string {
 func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 	var res RestoreResult
 	if o.Snapshot == "" {
-		o.Snapshot = "latest"
+		o.Snapshot = Latest
 	}
 	release, err := lockHost(ctx, o.DumpsDir, "restore", o.lockWait(), o.say)
 	if err != nil {
@@ -96,7 +96,7 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 	defer os.RemoveAll(staging)
 	o.say("restore: restoring snapshot %s", o.Snapshot)
 	began := time.Now()
-	if _, err := Output(ctx, o.Runner, o.Restic.Restore(o.Snapshot, staging, set.Folders()...)); err != nil {
+	if _, err := resticOutput(ctx, o.Runner, o.Restic.Restore(o.Snapshot, staging, set.Folders()...)); err != nil {
 		var ee *run.ExitError
 		if errors.As(err, &ee) && strings.Contains(ee.Stderr, "no matching ID found") {
 			return res, &NoSnapshotError{ID: o.Snapshot}
@@ -107,7 +107,7 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 
 	lifecycle := time.Now()
 	o.say("restore: stopping the project's containers, dependents first")
-	for _, c := range StopOrder(containers) {
+	for _, c := range stopOrder(containers) {
 		if c.Running {
 			if err := o.Engine.Stop(ctx, c.ID); err != nil {
 				return res, fmt.Errorf("stop %s: %w", c.Service, err)
@@ -123,7 +123,7 @@ func Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
 		if err := os.MkdirAll(data, 0o755); err != nil {
 			return res, err
 		}
-		if err := EmptyDir(data); err != nil {
+		if err := emptyDir(data); err != nil {
 			return res, err
 		}
 		if err := moveContents(filepath.Join(staging, data), data); err != nil {
@@ -216,7 +216,7 @@ func feedDump(ctx context.Context, o Options, dumpsDir string, h Hooks, id strin
 	defer dump.Close()
 	o.say("restore: loading %s's dump", h.Service)
 	var out tailBuffer
-	code, err := o.Engine.Exec(ctx, id, ShellCommand(h.Restore), dump, &out, &out)
+	code, err := o.Engine.Exec(ctx, id, shellCommand(h.Restore), dump, &out, &out)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", h.Service, err)
 	}
@@ -262,8 +262,8 @@ func moveContents(from, to string) error {
 	return nil
 }
 
-// EmptyDir removes what dir holds, keeping dir itself (a volume's _data).
-func EmptyDir(dir string) error {
+// emptyDir removes what dir holds, keeping dir itself (a volume's _data).
+func emptyDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err

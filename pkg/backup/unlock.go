@@ -112,7 +112,7 @@ func Locks(ctx context.Context, o Options, opts UnlockOptions) ([]LockState, err
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	out, err := Output(ctx, o.Runner, o.Restic.ListLocks())
+	out, err := resticOutput(ctx, o.Runner, o.Restic.ListLocks())
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func Locks(ctx context.Context, o Options, opts UnlockOptions) ([]LockState, err
 	known := knownHosts(o.DumpsDir)
 	var locks []LockState
 	for _, id := range strings.Fields(string(out)) {
-		raw, err := Output(ctx, o.Runner, o.Restic.CatLock(id))
+		raw, err := resticOutput(ctx, o.Runner, o.Restic.CatLock(id))
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +214,7 @@ func Unlock(ctx context.Context, o Options, opts UnlockOptions) ([]LockState, er
 func (o Options) unlockAs(ctx context.Context, l LockState) error {
 	switch {
 	case l.Holder == "here", l.Holder == "another host":
-		_, err := Output(ctx, o.Runner, o.Restic.RemoveLocks())
+		_, err := resticOutput(ctx, o.Runner, o.Restic.RemoveLocks())
 		return err
 	case strings.HasPrefix(l.Holder, "container "):
 		id := strings.TrimPrefix(l.Holder, "container ")

@@ -28,7 +28,7 @@ func TestIntegrationUnlockRemovesOnlyStaleLocks(t *testing.T) {
 	require.NoError(t, err)
 	defer engine.Close()
 	o := Options{Restic: restic, Runner: run.Local{}, Engine: engine, DumpsDir: t.TempDir()}
-	_, err = Output(ctx, run.Local{}, restic.Init())
+	_, err = resticOutput(ctx, run.Local{}, restic.Init())
 	require.NoError(t, err)
 
 	// A live lock: a backup reading stdin from a pipe this test holds open.
@@ -66,7 +66,7 @@ func TestIntegrationUnlockRemovesOnlyStaleLocks(t *testing.T) {
 	require.Len(t, locks, 1)
 	assert.False(t, locks[0].Live)
 	assert.Contains(t, locks[0].Why, "gone")
-	out, err := Output(ctx, run.Local{}, restic.ListLocks())
+	out, err := resticOutput(ctx, run.Local{}, restic.ListLocks())
 	require.NoError(t, err)
 	assert.Empty(t, strings.TrimSpace(string(out)), "the stale lock is gone")
 }
@@ -74,7 +74,7 @@ func TestIntegrationUnlockRemovesOnlyStaleLocks(t *testing.T) {
 func waitForLock(t *testing.T, o Options) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		out, err := Output(context.Background(), run.Local{}, o.Restic.ListLocks())
+		out, err := resticOutput(context.Background(), run.Local{}, o.Restic.ListLocks())
 		return err == nil && strings.TrimSpace(string(out)) != ""
 	}, 20*time.Second, 20*time.Millisecond, "restic never took its lock")
 }
@@ -95,7 +95,7 @@ func TestIntegrationUnlockJudgesContainerLocksByTheirProcess(t *testing.T) {
 	require.NoError(t, err)
 	defer engine.Close()
 	o := Options{Restic: restic, Runner: run.Local{}, Engine: engine, DumpsDir: t.TempDir()}
-	_, err = Output(ctx, run.Local{}, restic.Init())
+	_, err = resticOutput(ctx, run.Local{}, restic.Init())
 	require.NoError(t, err)
 	data := filepath.Join(dir, "data")
 	require.NoError(t, os.MkdirAll(data, 0o755))

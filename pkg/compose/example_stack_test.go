@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/selfhosted-go/selfhosted/internal/provision"
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -39,7 +40,7 @@ func exampleStack(t *testing.T) string {
 	t.Helper()
 	repo := filepath.Join("..", "..")
 	root := t.TempDir()
-	require.NoError(t, testenv.CopyTree(filepath.Join(repo, "services"), filepath.Join(root, "services")))
+	require.NoError(t, provision.CopyTree(filepath.Join(repo, "services"), filepath.Join(root, "services")))
 	example, err := os.ReadFile(filepath.Join(repo, ".env.example"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(root, ".env.example"), example, 0o644))

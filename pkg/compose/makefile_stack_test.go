@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/selfhosted-go/selfhosted/internal/provision"
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
 )
@@ -71,7 +72,7 @@ networks:
 func movedStack(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	require.NoError(t, testenv.CopyTree(filepath.Join("testdata", "makefile-stack"), root))
+	require.NoError(t, provision.CopyTree(filepath.Join("testdata", "makefile-stack"), root))
 	testenv.WriteFiles(t, root, map[string]string{".env": movedStackEnv})
 	t.Setenv("COMPOSE_PROJECT_NAME", "") // the stack's .env must win
 	os.Unsetenv("COMPOSE_PROJECT_NAME")

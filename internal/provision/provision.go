@@ -1,4 +1,9 @@
-package testenv
+// Package provision installs what the integration tests and benchmarks need
+// on this machine, doing only what is missing: Debian's packages, the Docker
+// Compose v2 plugin built from the Go module proxy, and the test image
+// built with debootstrap (no image registry is needed). `go tool mage
+// testenv` runs it; package testenv's Require helpers point to it.
+package provision
 
 import (
 	"bufio"
@@ -29,6 +34,14 @@ var ImagePackages = []string{
 	"mariadb-server", "mariadb-client", "postgresql", "redis-server", "restic",
 	"curl", "ca-certificates", "procps", "tini", "netcat-openbsd",
 }
+
+// DebianImage is a Debian bookworm rootfs with mariadb-server, postgresql,
+// redis-server, restic, curl and a shell: one image for every database the
+// tests run (each container runs one of them).
+const DebianImage = "selfhosted-test/debian:bookworm"
+
+// Command is the command that provisions everything.
+const Command = "go tool mage testenv"
 
 // ComposeVersion is the Docker Compose v2 release built from the Go module
 // proxy when the plugin is missing. It works with Docker Engine 20.10 (API 1.41).
