@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/selfhosted-go/selfhosted/internal/testenv"
 	"github.com/selfhosted-go/selfhosted/pkg/converge"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
 )
@@ -209,4 +211,22 @@ func TestIntegrationPushFilesThenUpConverges(t *testing.T) {
 	require.NoError(t, f.stack().Up(context.Background(), UpOptions{}))
 	assert.Equal(t, "page v1\n", f.read("web", "/conf/page"))
 	assert.Equal(t, other, f.container("other"))
+}
+
+// A Go program written as another tool would, in a module of its own
+// (examples/deploy), deploys with pkg/ alone.
+func TestIntegrationAConsumerProgramDeploysWithTheLibraryAlone(t *testing.T) {
+	f := newFixture(t, "")
+	bin := filepath.Join(t.TempDir(), "deploy")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = filepath.Join(testenv.ModuleDir(t), "examples", "deploy")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	cmd := exec.Command(bin, "-server", f.sshd.Alias, "-ssh-config", f.sshd.Config, "-dir", f.dir, "-root", f.repo)
+	cmd.Env = append(os.Environ(), "SSH_AUTH_SOCK=")
+	out, err = cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `release \S+: \d+ file\(s\) uploaded, 3 service\(s\) touched`, string(out))
+	assert.Equal(t, "site v0\n", f.read("web", "/site.conf"))
 }
