@@ -116,19 +116,30 @@ func isRunExit(err error) bool {
 	return errors.As(err, &e)
 }
 
-// commandName is a command's first words: `docker compose up`.
+// commandName is a command's program and verb: `docker compose up`,
+// `restic backup`.
 func commandName(c run.Command) string {
-	var words []string
-	for _, a := range c.Args {
-		if strings.HasPrefix(a, "-") || len(words) == 3 {
-			if len(words) >= 2 && words[0] == "docker" && words[1] == "compose" {
-				continue // skip compose's global flags and files
+	args := c.Args
+	if len(args) >= 2 && args[0] == "docker" && args[1] == "compose" {
+		for i := 2; i < len(args); i++ {
+			switch args[i] {
+			case "--project-directory", "--project-name", "-p", "-f", "--file", "--env-file", "--profile":
+				i++ // and its value
+			default:
+				if !strings.HasPrefix(args[i], "-") {
+					return "docker compose " + args[i]
+				}
 			}
-			break
 		}
-		words = append(words, a)
+		return "docker compose"
 	}
-	return strings.Join(words, " ")
+	if len(args) >= 2 && !strings.HasPrefix(args[1], "-") {
+		return args[0] + " " + args[1]
+	}
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "the command"
 }
 
 func lastElem(p string) string {

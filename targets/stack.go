@@ -26,8 +26,10 @@ func Render(ctx context.Context) error {
 func Lint(ctx context.Context) error {
 	return withStack(ctx, func(s *stack.Stack) error {
 		report, err := s.Lint(ctx)
-		if perr := report.Print(os.Stdout); perr != nil {
-			return perr
+		if report.Services > 0 {
+			if perr := report.Print(os.Stdout); perr != nil {
+				return perr
+			}
 		}
 		return err
 	})
@@ -37,8 +39,10 @@ func Lint(ctx context.Context) error {
 func CheckConfig(ctx context.Context) error {
 	return withStack(ctx, func(s *stack.Stack) error {
 		_, report, err := s.Check(ctx)
-		if perr := report.Print(os.Stdout); perr != nil {
-			return perr
+		if report.Services > 0 {
+			if perr := report.Print(os.Stdout); perr != nil {
+				return perr
+			}
 		}
 		return err
 	})

@@ -187,7 +187,7 @@ func EnsureEnv(ctx context.Context, root string, r run.Runner, out io.Writer) (b
 	if err != nil {
 		return false, err
 	}
-	fmt.Fprintf(out, "Created %s from %s (mode 0600, gitignored) with %d generated secret(s): %s.\nEdit its values (DOMAIN, ACME_EMAIL, CF_DNS_API_TOKEN, ...) before a real deploy.\n",
+	fmt.Fprintf(out, "Created %s from %s (mode 0600, gitignored) with %d generated secret(s): %s.\nCheck its values before a real deploy.\n",
 		EnvFile, ExampleFile, len(added), strings.Join(added, ", "))
 	return true, nil
 }
