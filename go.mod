@@ -126,6 +126,6 @@ require (
 )
 
 tool (
-	github.com/magefile/mage
+	github.com/selfhosted-go/selfhosted/cmd/mage
 	github.com/zricethezav/gitleaks/v8
 )
