@@ -462,11 +462,11 @@ func (s *filterBlockStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.Templat
 
 type macroStmt struct {
 	stmtBase
-	name                                            string
-	params                                          []string
-	defaults                                        []expr
+	name                                              string
+	params                                            []string
+	defaults                                          []expr
 	caller, catchVarargs, catchKwargs, explicitCaller bool
-	body                                            *pongo2.NodeWrapper
+	body                                              *pongo2.NodeWrapper
 }
 
 func (s *macroStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
@@ -487,7 +487,9 @@ type callBlockStmt struct {
 	caller *macroStmt
 }
 
-func (s *callBlockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error { return s.caller.parseBodies(doc) }
+func (s *callBlockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
+	return s.caller.parseBodies(doc)
+}
 
 func (s *callBlockStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
 	r := rendererOf(ctx)

@@ -281,7 +281,9 @@ func formatOne(sp fmtSpec, v any) string {
 	return sign + body
 }
 
-func isFinite(body string) bool { return body != "inf" && body != "nan" && body != "INF" && body != "NAN" }
+func isFinite(body string) bool {
+	return body != "inf" && body != "nan" && body != "INF" && body != "NAN"
+}
 
 func splitSign(s string) (string, string) {
 	if strings.HasPrefix(s, "-") {
