@@ -8,13 +8,22 @@ import (
 	"os"
 	"time"
 
+	"github.com/selfhosted-go/selfhosted/internal/renderbench"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
 // Render renders every *.j2 template under services/ to the same path minus .j2, and prints each file written.
 func Render(ctx context.Context) error {
-	written, err := render.Tree(ctx, render.Options{})
+	opts := render.Options{Environ: os.Environ(), Warnings: os.Stderr}
+	if v := variable("CLOUDFLARE_IPS"); v != "" {
+		ips, err := render.ParseCloudflareIPs(v)
+		if err != nil {
+			return fmt.Errorf("CLOUDFLARE_IPS: %w", err)
+		}
+		opts.CloudflareIPs = ips
+	}
+	written, err := render.Tree(ctx, opts)
 	for _, f := range written {
 		fmt.Println(f)
 	}
@@ -29,10 +38,10 @@ func BenchRender(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	const templates, runs = 180, 10
-	if err := render.WriteBenchTree(dir, templates); err != nil {
+	if err := renderbench.WriteTree(dir, templates); err != nil {
 		return err
 	}
-	script, err := render.PythonBenchScript(dir)
+	script, err := renderbench.PythonScript(dir)
 	if err != nil {
 		return err
 	}
@@ -42,7 +51,7 @@ func BenchRender(ctx context.Context) error {
 	}
 	// Both read Cloudflare's ranges from CLOUDFLARE_IPS: no network in a benchmark.
 	os.Setenv("CLOUDFLARE_IPS", "173.245.48.0/20,103.21.244.0/22,2400:cb00::/32")
-	timings, err := render.CompareProcesses(ctx, dir, runs, map[string]run.Command{
+	timings, err := renderbench.CompareProcesses(ctx, dir, runs, map[string]run.Command{
 		"go tool mage render": {Args: []string{"go", "tool", "mage", "-w", dir, "render"}, Dir: self},
 		"python3 jinja2":      {Args: []string{"/usr/bin/python3", script}},
 	})

@@ -128,6 +128,10 @@ func (r *renderer) lookup(name string) any {
 		}
 		if f.tc != nil {
 			if v, ok := f.data[name]; ok {
+				if lz, ok := v.(Lazy); ok {
+					v = Value(lz())
+					f.data[name] = v
+				}
 				return v
 			}
 			if name == "self" {

@@ -24,11 +24,17 @@ type translator struct {
 	// that can check.
 	textNodes bool
 	trackers  []*nameTracker
+	open      []openTag // block statements being translated
 	blocks    map[string]bool
 	// per tag
 	toks []token
 	i    int
 	seg  segment
+}
+
+type openTag struct {
+	kw   string
+	line int
 }
 
 // nameTracker finds whether a macro body uses caller, varargs and kwargs,
@@ -76,7 +82,7 @@ func translate(file, src string, u *unit) (string, error) {
 		return "", err
 	}
 	if end != "" {
-		return "", tr.errorf(&tr.seg.tokens[0], "Encountered unknown tag '%s'.", end)
+		return "", tr.errorf(&tr.seg.tokens[0], "unexpected {%% %s %%}", end)
 	}
 	return tr.out.String(), nil
 }
@@ -199,8 +205,9 @@ func (tr *translator) body(ends ...string) (string, error) {
 		}
 	}
 	if len(ends) > 0 {
+		open := tr.open[len(tr.open)-1]
 		return "", &SyntaxError{File: tr.file, Line: 1 + strings.Count(tr.src, "\n"), Col: 1,
-			Msg: fmt.Sprintf("Unexpected end of template. Jinja was looking for the following tags: %s.", quoteTags(ends))}
+			Msg: fmt.Sprintf("unexpected end of template: {%% %s %%} of line %d is never closed (expected %s)", open.kw, open.line, quoteTags(ends))}
 	}
 	return "", nil
 }
@@ -234,6 +241,8 @@ func (tr *translator) bodyUntil(ends ...string) (string, error) {
 }
 
 func (tr *translator) statement(kw string) error {
+	tr.open = append(tr.open, openTag{kw: kw, line: tr.seg.line})
+	defer func() { tr.open = tr.open[:len(tr.open)-1] }()
 	switch kw {
 	case "if":
 		return tr.ifStatement()
@@ -286,7 +295,15 @@ func (tr *translator) statement(kw string) error {
 	case "autoescape":
 		return tr.errorf(&tr.toks[0], "{%% autoescape %%} is not supported: rendered files are configuration, not HTML")
 	}
-	return tr.errorf(&tr.toks[0], "Encountered unknown tag '%s'.", kw)
+	switch kw {
+	case "elif", "else", "endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "endblock", "endwith", "endraw":
+		if len(tr.open) > 1 {
+			open := tr.open[len(tr.open)-2]
+			return tr.errorf(&tr.toks[0], "unexpected {%% %s %%}: the innermost open block is {%% %s %%} of line %d", kw, open.kw, open.line)
+		}
+		return tr.errorf(&tr.toks[0], "unexpected {%% %s %%}: no block is open", kw)
+	}
+	return tr.errorf(&tr.toks[0], "unknown tag '%s'", kw)
 }
 
 func (tr *translator) ifStatement() error {
@@ -807,7 +824,7 @@ func (tr *translator) parseTupleSimplified(extraEnd []string) (expr, error) {
 		if len(items) > 0 {
 			return items[0], nil
 		}
-		return nil, tr.unexpected("Expected an expression")
+		return nil, tr.unexpected("expected an expression")
 	}
 	return &tupleExpr{items: items}, nil
 }
@@ -873,7 +890,7 @@ func (tr *translator) parseTuple(withCondExpr bool, extraEnd []string, explicitP
 			return items[0], nil
 		}
 		if !explicitParens {
-			return nil, tr.unexpected("Expected an expression")
+			return nil, tr.unexpected("expected an expression")
 		}
 	}
 	return &tupleExpr{items: items}, nil
@@ -1059,7 +1076,7 @@ func (tr *translator) parseUnary(withFilter bool) (expr, error) {
 func (tr *translator) parsePrimary() (expr, error) {
 	t := tr.peek()
 	if t == nil {
-		return nil, tr.unexpected("Expected an expression")
+		return nil, tr.unexpected("expected an expression")
 	}
 	tr.i++
 	switch t.kind {
@@ -1397,7 +1414,7 @@ func (tr *translator) parseFilter(obj expr) (*filterExpr, error) {
 	}
 	fn, ok := filters[name]
 	if !ok {
-		return nil, tr.errorf(tok, "No filter named '%s' (see the pkg/render documentation for the supported filters).", name)
+		return nil, tr.errorf(tok, "unknown filter '%s' (the supported ones are listed in the pkg/render documentation)", name)
 	}
 	return &filterExpr{name: name, obj: obj, args: c, fn: fn}, nil
 }
@@ -1447,7 +1464,7 @@ func (tr *translator) parseTest(e expr) (expr, error) {
 	}
 	fn, ok := tests[name]
 	if !ok {
-		return nil, tr.errorf(tok, "No test named '%s' (see the pkg/render documentation for the supported tests).", name)
+		return nil, tr.errorf(tok, "unknown test '%s' (the supported ones are listed in the pkg/render documentation)", name)
 	}
 	var out expr = &testExpr{name: name, obj: e, args: c, fn: fn}
 	if negated {

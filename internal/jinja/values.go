@@ -237,6 +237,10 @@ func (d *Dict) copy() *Dict {
 
 // --- conversion of Go data ---
 
+// Lazy is a context value computed when a template first looks it up (and
+// converted with Value then), such as a list that must be fetched.
+type Lazy func() any
+
 // Value converts Go data (strings, numbers, bools, nil, slices, maps,
 // structs as maps are not supported) into template values. Maps become
 // dicts iterating in sorted key order, since Go maps have none; pass a
@@ -245,7 +249,7 @@ func Value(v any) any {
 	switch x := v.(type) {
 	case nil:
 		return None
-	case string, int, float64, bool, none, *Dict, *List, Tuple, Markup:
+	case string, int, float64, bool, none, *Dict, *List, Tuple, Markup, Lazy:
 		return x
 	case []any:
 		out := make([]any, len(x))
@@ -770,3 +774,6 @@ func isString(v any) bool {
 	}
 	return false
 }
+
+// Keys returns the dict's keys in order.
+func (d *Dict) Keys() []any { return append([]any{}, d.keys...) }

@@ -12,11 +12,16 @@
 //
 // Templates see two names:
 //   - env: the values of the repository's .env file, parsed exactly as Docker
-//     Compose parses it, overlaid by the process environment ([Env]);
+//     Compose parses it, overlaid by [Options].Environ ([Env]);
 //   - cloudflare_ips: the sorted union of Cloudflare's published IPv4 and
-//     IPv6 ranges ([CloudflareIPs]): CLOUDFLARE_IPS (comma-separated) when
-//     set, else fetched with a short timeout, else a list embedded here. It is
-//     only looked up when a template mentions it.
+//     IPv6 ranges: [Options].CloudflareIPs when set, else fetched with a
+//     short timeout ([CloudflareIPs]), else a list embedded here, which
+//     [Options].Warnings announces. It is only fetched when a template uses
+//     it.
+//
+// The package reads no environment variables: callers pass them in
+// (Options.Environ; the render target parses CLOUDFLARE_IPS with
+// [ParseCloudflareIPs]).
 //
 // Rendered files may hold secrets, so they must never reach git: Tree keeps
 // a managed, sorted block of .gitignore listing every generated path, and
@@ -70,6 +75,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -80,22 +86,32 @@ import (
 	"sync"
 
 	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
+	"github.com/selfhosted-go/selfhosted/internal/jinja"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
 // Options configure Tree. The zero value renders services/ of the current
-// directory with .env, the process environment and Cloudflare's ranges.
+// directory with .env alone and Cloudflare's fetched ranges.
 type Options struct {
 	// Root is the repository root (where .env and .gitignore live); default ".".
 	Root string
-	// Dir is the folder searched for templates, relative to Root; default "services".
+	// Dir is the folder searched for templates, relative to Root; default
+	// "services". Templates include, import and extend others by their
+	// names relative to it.
 	Dir string
-	// Env replaces the env context (default: Env(Root)).
+	// Env replaces the env context (default: Env(Root, Environ)).
 	Env map[string]string
-	// CloudflareIPs replaces the cloudflare_ips context (default: CloudflareIPs).
+	// Environ ("KEY=value" strings, typically os.Environ()) overlays .env;
+	// nil: .env alone. This package reads no environment variables itself.
+	Environ []string
+	// CloudflareIPs replaces the cloudflare_ips context (default: fetched
+	// with CloudflareIPs, else EmbeddedCloudflareIPs).
 	CloudflareIPs []string
 	// HTTPClient fetches Cloudflare's ranges (default http.DefaultClient).
 	HTTPClient *http.Client
+	// Warnings receives a line when the embedded Cloudflare list replaces
+	// one that could not be fetched (nil: discarded).
+	Warnings io.Writer
 	// Runner runs git for the tracked-file check (default run.Local).
 	Runner run.Runner
 	// SkipGitignore leaves .gitignore alone (for rendering outside a stack repo).
@@ -153,7 +169,7 @@ func Tree(ctx context.Context, opts Options) ([]string, error) {
 		return nil, err
 	}
 
-	data, err := opts.context()
+	data, err := opts.context(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -169,11 +185,9 @@ func Tree(ctx context.Context, opts Options) ([]string, error) {
 			return nil, err
 		}
 		modes[i] = st.Mode().Perm()
-		if _, ok := data["cloudflare_ips"]; !ok && bytes.Contains(sources[i], []byte("cloudflare_ips")) {
-			data["cloudflare_ips"] = opts.cloudflare(ctx)
-		}
 	}
-	results, err := renderAll(templates, sources, data)
+	env := jinja.NewEnv(os.DirFS(filepath.Join(opts.Root, opts.Dir)), filepath.ToSlash(opts.Dir))
+	results, err := renderAll(env, templates, sources, data)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +220,7 @@ func writeIfChanged(name string, data []byte, perm fs.FileMode) error {
 
 // renderAll renders every template on all cores. It returns the first error
 // in template order, so the same bad tree always reports the same error.
-func renderAll(names []string, sources [][]byte, data map[string]any) ([][]byte, error) {
+func renderAll(env *jinja.Env, names []string, sources [][]byte, data map[string]any) ([][]byte, error) {
 	results := make([][]byte, len(names))
 	errs := make([]error, len(names))
 	workers := min(runtime.GOMAXPROCS(0), len(names))
@@ -216,9 +230,8 @@ func renderAll(names []string, sources [][]byte, data map[string]any) ([][]byte,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			set := newTemplateSet()
 			for i := range next {
-				tpl, err := parse(set, names[i], string(sources[i]))
+				tpl, err := env.Parse(filepath.ToSlash(names[i]), string(sources[i]))
 				if err != nil {
 					errs[i] = err
 					continue
@@ -241,30 +254,34 @@ func renderAll(names []string, sources [][]byte, data map[string]any) ([][]byte,
 	return results, nil
 }
 
-func (opts Options) context() (map[string]any, error) {
+// context is what templates see. cloudflare_ips is only fetched when a
+// template evaluates it.
+func (opts Options) context(ctx context.Context) (map[string]any, error) {
 	env := opts.Env
 	if env == nil {
 		var err error
-		if env, err = Env(opts.Root); err != nil {
+		if env, err = Env(opts.Root, opts.Environ); err != nil {
 			return nil, err
 		}
 	}
 	data := map[string]any{"env": env}
 	if opts.CloudflareIPs != nil {
-		data["cloudflare_ips"] = stringsToList(opts.CloudflareIPs)
+		data["cloudflare_ips"] = opts.CloudflareIPs
+		return data, nil
 	}
+	var once sync.Once
+	var ips []string
+	data["cloudflare_ips"] = jinja.Lazy(func() any {
+		once.Do(func() {
+			var err error
+			if ips, err = CloudflareIPs(ctx, opts.HTTPClient, CloudflareURLs); err != nil {
+				ips = EmbeddedCloudflareIPs()
+				if opts.Warnings != nil {
+					fmt.Fprintf(opts.Warnings, "warning: cloudflare_ips: %v; using the %d ranges embedded in this version instead\n", err, len(ips))
+				}
+			}
+		})
+		return ips
+	})
 	return data, nil
-}
-
-func (opts Options) cloudflare(ctx context.Context) []any {
-	ips, _ := CloudflareIPs(ctx, opts.HTTPClient, CloudflareURLs)
-	return stringsToList(ips)
-}
-
-func stringsToList(s []string) []any {
-	out := make([]any, len(s))
-	for i, x := range s {
-		out[i] = x
-	}
-	return out
 }

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -67,7 +69,11 @@ func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
 	}{
 		{"a\n  {{ env.X + }}", "expected an expression", 2, 14},
 		{"{% if true %}\nno end", "never closed", 2, 1},
-		{"x\n{% macro m() %}{% endmacro %}", "unsupported Jinja tag", 2, 4},
+		{"x\n{% do x %}", "unknown tag 'do'", 2, 4},
+		{"x\n  {% autoescape true %}{% endautoescape %}", "not supported", 2, 6},
+		{"{% for (a, 1) in x %}{% endfor %}", "can't assign", 1, 8},
+		{"{% macro m(a=1, b) %}{% endmacro %}", "non-default argument", 1, 17},
+		{"{% block a %}{% endblock %}{% block a %}{% endblock %}", "defined twice", 1, 37},
 		{"{{ x | nosuchfilter }}", "unknown filter", 1, 8},
 		{"{{ 'open }}", "never closed", 1, 4},
 		{"line\n{% endif %}", "unexpected {% endif %}", 2, 4},
@@ -158,20 +164,54 @@ func TestCloudflareIPs(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	t.Setenv("CLOUDFLARE_IPS", "")
 
-	ips, from := CloudflareIPs(context.Background(), srv.Client(), []string{srv.URL + "/v4", srv.URL + "/v6"})
+	ips, err := CloudflareIPs(context.Background(), srv.Client(), []string{srv.URL + "/v4", srv.URL + "/v6"})
+	require.NoError(t, err)
 	assert.Equal(t, []string{"103.21.244.0/22", "173.245.48.0/20", "2400:cb00::/32"}, ips)
-	assert.Contains(t, from, srv.URL)
 
-	ips, from = CloudflareIPs(context.Background(), srv.Client(), []string{srv.URL + "/missing"})
-	assert.Equal(t, EmbeddedCloudflareIPs(), ips)
-	assert.Contains(t, from, "embedded")
+	_, err = CloudflareIPs(context.Background(), srv.Client(), []string{srv.URL + "/missing"})
+	assert.ErrorContains(t, err, "404")
 
-	t.Setenv("CLOUDFLARE_IPS", "10.0.0.0/8, 1.1.1.0/24")
-	ips, from = CloudflareIPs(context.Background(), srv.Client(), nil)
+	ips, err = ParseCloudflareIPs("10.0.0.0/8, 1.1.1.0/24,10.0.0.0/8")
+	require.NoError(t, err)
 	assert.Equal(t, []string{"1.1.1.0/24", "10.0.0.0/8"}, ips)
-	assert.Equal(t, "CLOUDFLARE_IPS", from)
+	_, err = ParseCloudflareIPs("10.0.0.0/8,nope")
+	assert.ErrorContains(t, err, "nope")
+}
+
+func TestTreeAnnouncesTheCloudflareFallback(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	saved := CloudflareURLs
+	CloudflareURLs = []string{srv.URL + "/v4"}
+	defer func() { CloudflareURLs = saved }()
+
+	root := writeTree(t, map[string]string{
+		"services/a/ips.txt.j2":  "{{ cloudflare_ips | length }}",
+		"services/b/also.txt.j2": "{{ cloudflare_ips[0] }}",
+		"services/c/none.txt.j2": "no ranges here",
+	})
+	var warnings strings.Builder
+	_, err := Tree(context.Background(), Options{Root: root, Env: map[string]string{}, HTTPClient: srv.Client(), Warnings: &warnings, SkipGitignore: true})
+	require.NoError(t, err)
+	data, _ := os.ReadFile(filepath.Join(root, "services/a/ips.txt"))
+	assert.Equal(t, strconv.Itoa(len(EmbeddedCloudflareIPs())), string(data))
+	assert.Equal(t, 1, strings.Count(warnings.String(), "\n"), "one warning for the whole run")
+	assert.Contains(t, warnings.String(), "embedded")
+	assert.Contains(t, warnings.String(), "404")
+}
+
+func TestTreeFetchesNothingWhenNoTemplateNeedsCloudflare(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("fetched %s", r.URL)
+	}))
+	defer srv.Close()
+	saved := CloudflareURLs
+	CloudflareURLs = []string{srv.URL}
+	defer func() { CloudflareURLs = saved }()
+	root := writeTree(t, map[string]string{"services/a/x.txt.j2": "{# cloudflare_ips is only mentioned #}x"})
+	_, err := Tree(context.Background(), Options{Root: root, Env: map[string]string{}, HTTPClient: srv.Client(), SkipGitignore: true})
+	require.NoError(t, err)
 }
 
 func TestEmbeddedCloudflareIPsAreSortedCIDRs(t *testing.T) {
@@ -180,13 +220,17 @@ func TestEmbeddedCloudflareIPsAreSortedCIDRs(t *testing.T) {
 	assert.IsNonDecreasing(t, ips)
 }
 
-func TestEnvParsesLikeComposeAndProcessEnvWins(t *testing.T) {
-	root := writeTree(t, map[string]string{".env": "A=1\nB='single $A'\nC=\"double ${A}\\n\"\n# comment\nD=from-file\n"})
-	t.Setenv("D", "from-process")
-	got, err := Env(root)
+func TestEnvParsesLikeComposeAndEnvironWins(t *testing.T) {
+	root := writeTree(t, map[string]string{".env": "A=1\nB='single $A'\nC=\"double ${A}\\n\"\n# comment\nD=from-file\nE=${FROM_ENVIRON}\n"})
+	got, err := Env(root, []string{"D=from-environ", "FROM_ENVIRON=x", "NOT_A_PAIR"})
 	require.NoError(t, err)
 	assert.Equal(t, "1", got["A"])
 	assert.Equal(t, "single $A", got["B"])
 	assert.Equal(t, "double 1\n", got["C"])
-	assert.Equal(t, "from-process", got["D"])
+	assert.Equal(t, "from-environ", got["D"])
+	assert.Equal(t, "x", got["E"])
+
+	got, err = Env(root, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "from-file", got["D"], "nothing overlays .env without an environ")
 }

@@ -1,4 +1,8 @@
-package render
+// Package renderbench holds what `go tool mage bench-render` and the
+// render benchmarks share: a generated tree of realistic templates, the
+// plain Python Jinja2 renderer used as the baseline, and a whole-process
+// timer.
+package renderbench
 
 import (
 	"context"
@@ -14,9 +18,9 @@ import (
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
-// benchTemplate is a realistic compose template: loops, filters, tests,
-// whitespace control and Cloudflare's ranges.
-const benchTemplate = `{# service {{N}} #}
+// Template is a realistic compose template: loops, filters, tests,
+// whitespace control and Cloudflare's ranges. {{N}} is the service number.
+const Template = `{# service {{N}} #}
 services:
   app{{N}}:
     image: "registry.example.com/app{{N}}:{{ env.APP_VERSION | default('1.0.0') }}"
@@ -44,13 +48,17 @@ services:
       test: ["CMD", "wget", "-q", "--spider", "http://localhost:{{ 8000 + {{N}} }}/health"]
 `
 
-// BenchEnv is the .env of the generated benchmark tree.
-const BenchEnv = "DOMAIN=example.com\nREPLICAS=2\nNETWORKS=Public, Private\nDEBUG=false\n"
+// Source is Template for service n.
+func Source(n int) string { return strings.ReplaceAll(Template, "{{N}}", fmt.Sprint(n)) }
 
-// WriteBenchTree writes n templates (services/appN/docker-compose.appN.yml.j2)
-// and a .env into dir, for benchmarks.
-func WriteBenchTree(dir string, n int) error {
-	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(BenchEnv), 0o600); err != nil {
+// Env is the .env of the generated tree, and Data the context templates
+// see in the in-process benchmarks.
+const Env = "DOMAIN=example.com\nREPLICAS=2\nNETWORKS=Public, Private\nDEBUG=false\n"
+
+// WriteTree writes n templates (services/appN/docker-compose.appN.yml.j2)
+// and a .env into dir.
+func WriteTree(dir string, n int) error {
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(Env), 0o600); err != nil {
 		return err
 	}
 	for i := 0; i < n; i++ {
@@ -58,19 +66,25 @@ func WriteBenchTree(dir string, n int) error {
 		if err := os.MkdirAll(folder, 0o755); err != nil {
 			return err
 		}
-		src := []byte(strings.ReplaceAll(benchTemplate, "{{N}}", fmt.Sprint(i)))
-		if err := os.WriteFile(filepath.Join(folder, fmt.Sprintf("docker-compose.app%d.yml.j2", i)), src, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(folder, fmt.Sprintf("docker-compose.app%d.yml.j2", i)), []byte(Source(i)), 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-//go:embed data/bench_render.py
-var benchPython string
+//go:embed bench_render.py
+var python string
 
-// ProcessTiming is the median wall time of one whole-process command.
-type ProcessTiming struct {
+// PythonScript writes the plain Jinja2 renderer used as the baseline into
+// dir and returns its path.
+func PythonScript(dir string) (string, error) {
+	path := filepath.Join(dir, "bench_render.py")
+	return path, os.WriteFile(path, []byte(python), 0o644)
+}
+
+// Timing is the median wall time of one whole-process command.
+type Timing struct {
 	Name    string
 	Command run.Command
 	Median  time.Duration
@@ -78,10 +92,10 @@ type ProcessTiming struct {
 }
 
 // CompareProcesses times each command runs times (after one warm-up run),
-// in dir unless the command names its own, and returns the medians, for
-// `go tool mage bench-render`.
-func CompareProcesses(ctx context.Context, dir string, runs int, cmds map[string]run.Command) ([]ProcessTiming, error) {
-	var out []ProcessTiming
+// in dir unless the command names its own, and returns the medians sorted
+// by name.
+func CompareProcesses(ctx context.Context, dir string, runs int, cmds map[string]run.Command) ([]Timing, error) {
+	var out []Timing
 	for name, cmd := range cmds {
 		if cmd.Dir == "" {
 			cmd.Dir = dir
@@ -97,15 +111,8 @@ func CompareProcesses(ctx context.Context, dir string, runs int, cmds map[string
 			}
 		}
 		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		out = append(out, ProcessTiming{Name: name, Command: cmd, Median: times[len(times)/2], Runs: runs})
+		out = append(out, Timing{Name: name, Command: cmd, Median: times[len(times)/2], Runs: runs})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-// PythonBenchScript writes the plain Jinja2 renderer used as the baseline
-// into dir and returns its path.
-func PythonBenchScript(dir string) (string, error) {
-	path := filepath.Join(dir, "bench_render.py")
-	return path, os.WriteFile(path, []byte(benchPython), 0o644)
 }
