@@ -244,12 +244,14 @@ type printStmt struct {
 
 func (s *printStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
 	r := rendererOf(ctx)
+	// After {% extends %}, Jinja neither writes nor evaluates top-level
+	// output.
+	if r.suppressed() {
+		return nil
+	}
 	defer catch(&s.stmtBase, &perr)
 	for _, e := range s.exprs {
-		out := str(e.eval(r))
-		if !r.suppressed() {
-			w.WriteString(out)
-		}
+		w.WriteString(str(e.eval(r)))
 	}
 	return nil
 }
@@ -336,6 +338,7 @@ type forStmt struct {
 	iter      expr
 	cond      expr
 	recursive bool
+	usesLoop  bool // the body mentions `loop` (or the loop is recursive)
 	hasElse   bool
 	body, els *pongo2.NodeWrapper
 }
@@ -393,8 +396,10 @@ func (s *forStmt) loop(r *renderer, w pongo2.TemplateWriter, seq any, depth int)
 	for i, it := range list {
 		f.names, f.vals = f.names[:0], f.vals[:0]
 		lc.index0 = i
-		f.names = append(f.names, "loop")
-		f.vals = append(f.vals, lc)
+		if s.usesLoop {
+			f.names = append(f.names, "loop")
+			f.vals = append(f.vals, lc)
+		}
 		s.target.bind(r, f, it)
 		r.exec(s.body, w)
 	}
@@ -457,9 +462,22 @@ func (s *filterBlockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 func (s *filterBlockStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
 	r := rendererOf(ctx)
 	defer catch(&s.stmtBase, &perr)
-	out := str(applyFilters(r, s.filters, r.capture(s.body, &frame{parent: r.frame})))
-	if !r.suppressed() {
+	// The body is suppressed after {% extends %} like the code around it,
+	// but the filtered result is written regardless, as Jinja does.
+	saved := r.frame
+	r.frame = &frame{parent: saved}
+	var b strings.Builder
+	func() {
+		defer func() { r.frame = saved }()
+		r.exec(s.body, &b)
+	}()
+	switch out := applyFilters(r, s.filters, b.String()).(type) {
+	case string:
 		w.WriteString(out)
+	case Markup:
+		w.WriteString(string(out))
+	default:
+		throw("sequence item 0: expected str instance, %s found", typeName(out))
 	}
 	return nil
 }
@@ -549,6 +567,7 @@ type blockStmt struct {
 	stmtBase
 	name             string
 	scoped, required bool
+	toplevel         bool // not inside a loop, macro, block…: skipped after {% extends %}
 	body             *pongo2.NodeWrapper
 }
 
@@ -561,7 +580,7 @@ func (s *blockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 func (s *blockStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
 	r := rendererOf(ctx)
 	defer catch(&s.stmtBase, &perr)
-	if r.suppressed() {
+	if s.toplevel && r.tc.parent != nil {
 		return nil
 	}
 	parent := r.tc.root

@@ -1154,7 +1154,10 @@ func filterXMLAttr(_ *renderer, v any, a *args) any {
 		case none, *undefined:
 			continue
 		}
-		ks := str(k)
+		ks, ok := k.(string)
+		if !ok {
+			throw("expected string or bytes-like object, got '%s'", typeName(k))
+		}
 		if attrKeyInvalid.MatchString(ks) {
 			throw("Invalid character in attribute name: %s", repr(k))
 		}

@@ -105,10 +105,10 @@ func (m *Macro) call(r *renderer, a *args) any {
 		throw("maximum recursion depth exceeded")
 	}
 	f := &frame{parent: m.closure, names: make([]string, 0, n+2), vals: make([]any, 0, n+2)}
-	saved := r.frame
-	r.frame = f
+	saved, savedTop := r.frame, r.top
+	r.frame, r.top = f, false
 	r.depth++
-	defer func() { r.frame = saved; r.depth-- }()
+	defer func() { r.frame, r.top = saved, savedTop; r.depth-- }()
 	firstDefault := n - len(d.defaults)
 	for i, p := range d.params {
 		v := values[i]

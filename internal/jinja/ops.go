@@ -59,7 +59,7 @@ func binary(op string, a, b any) any {
 			}
 			return q
 		}
-		return math.Floor(x / y)
+		return floorDiv(x, y)
 	case "%":
 		if y == 0 {
 			throw("integer division or modulo by zero")
@@ -91,6 +91,24 @@ func binary(op string, a, b any) any {
 	}
 	throw("unsupported operator %s", op)
 	return nil
+}
+
+// floorDiv is Python's float // (float_floor_div), which floors the
+// exact quotient (a - fmod(a, b)) / b rather than a / b.
+func floorDiv(a, b float64) float64 {
+	mod := math.Mod(a, b)
+	div := (a - mod) / b
+	if mod != 0 && (b < 0) != (mod < 0) {
+		div -= 1.0
+	}
+	if div == 0 {
+		return math.Copysign(0, a/b)
+	}
+	floor := math.Floor(div)
+	if div-floor > 0.5 {
+		floor += 1.0
+	}
+	return floor
 }
 
 func throwOverflow() {

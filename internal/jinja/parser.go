@@ -25,6 +25,8 @@ type translator struct {
 	textNodes bool
 	trackers  []*nameTracker
 	open      []openTag // block statements being translated
+	inner     int       // enclosing statements with their own scope (for, macro…)
+	toplevel  bool      // the current statement is at the template's top scope
 	blocks    map[string]bool
 	// per tag
 	toks []token
@@ -37,31 +39,36 @@ type openTag struct {
 	line int
 }
 
-// nameTracker finds whether a macro body uses caller, varargs and kwargs,
-// as Jinja's find_undeclared does: a load counts unless a store came first.
-type nameTracker struct{ state map[string]int } // 1 loaded, -1 stored first
+// nameTracker finds whether a body uses special names (a macro: caller,
+// varargs and kwargs; a loop: loop), as Jinja's find_undeclared does: a
+// load counts unless a store came first, and blocks are not looked into.
+type nameTracker struct {
+	watch       string         // the names, space-separated
+	state       map[string]int // 1 loaded, -1 stored first
+	scopedBlock bool           // a loop body holds a scoped block
+}
 
-func (tr *translator) load(name string) {
-	if name != "caller" && name != "varargs" && name != "kwargs" {
+func newTracker(names string) *nameTracker {
+	return &nameTracker{watch: " " + names + " ", state: map[string]int{}}
+}
+
+func (tr *translator) track(name string, state int) {
+	if name != "caller" && name != "varargs" && name != "kwargs" && name != "loop" {
 		return
 	}
-	for _, t := range tr.trackers {
-		if t != nil && t.state[name] == 0 {
-			t.state[name] = 1
+	for i := len(tr.trackers) - 1; i >= 0; i-- {
+		t := tr.trackers[i]
+		if t == nil {
+			return // a block: Jinja's visitor stops there
+		}
+		if strings.Contains(t.watch, " "+name+" ") && t.state[name] == 0 {
+			t.state[name] = state
 		}
 	}
 }
 
-func (tr *translator) store(name string) {
-	if name != "caller" && name != "varargs" && name != "kwargs" {
-		return
-	}
-	for _, t := range tr.trackers {
-		if t != nil && t.state[name] == 0 {
-			t.state[name] = -1
-		}
-	}
-}
+func (tr *translator) load(name string)  { tr.track(name, 1) }
+func (tr *translator) store(name string) { tr.track(name, -1) }
 
 func translate(file, src string, u *unit) (string, error) {
 	src = normalizeSource(src)
@@ -243,6 +250,12 @@ func (tr *translator) bodyUntil(ends ...string) (string, error) {
 func (tr *translator) statement(kw string) error {
 	tr.open = append(tr.open, openTag{kw: kw, line: tr.seg.line})
 	defer func() { tr.open = tr.open[:len(tr.open)-1] }()
+	tr.toplevel = tr.inner == 0
+	switch kw {
+	case "for", "macro", "call", "filter", "set", "block", "with":
+		tr.inner++
+		defer func() { tr.inner-- }()
+	}
 	switch kw {
 	case "if":
 		return tr.ifStatement()
@@ -259,6 +272,9 @@ func (tr *translator) statement(kw string) error {
 	case "block":
 		return tr.blockStatement()
 	case "extends":
+		if !tr.toplevel {
+			return tr.errorf(&tr.toks[0], "cannot use extend from a non top-level scope")
+		}
 		e, err := tr.parseExpr(true)
 		if err != nil {
 			return err
@@ -377,10 +393,16 @@ func (tr *translator) forStatement() error {
 		return err
 	}
 	tr.emit(n)
+	t := newTracker("loop")
+	tr.trackers = append(tr.trackers, t)
 	end, err := tr.body("endfor", "else")
+	tr.trackers = tr.trackers[:len(tr.trackers)-1]
 	if err != nil {
 		return err
 	}
+	// Jinja binds `loop` only where it is needed, which included templates
+	// can tell.
+	n.usesLoop = n.recursive || t.state["loop"] == 1 || t.scopedBlock
 	if err := tr.end(); err != nil {
 		return err
 	}
@@ -487,7 +509,7 @@ func (tr *translator) parseSignature(d *macroStmt) error {
 // macroBody translates a macro's (or caller's) body with a tracker for the
 // special names it uses.
 func (tr *translator) macroBody(d *macroStmt, end string) error {
-	t := &nameTracker{state: map[string]int{}}
+	t := newTracker("caller varargs kwargs")
 	tr.trackers = append(tr.trackers, t)
 	_, err := tr.body(end)
 	tr.trackers = tr.trackers[:len(tr.trackers)-1]
@@ -550,8 +572,15 @@ func (tr *translator) blockStatement() error {
 	if err != nil {
 		return err
 	}
-	n := &blockStmt{stmtBase: tr.pos(), name: name}
+	n := &blockStmt{stmtBase: tr.pos(), name: name, toplevel: tr.toplevel}
 	n.scoped = tr.accept(tokName, "scoped")
+	if n.scoped {
+		for _, t := range tr.trackers {
+			if t != nil {
+				t.scopedBlock = true
+			}
+		}
+	}
 	n.required = tr.accept(tokName, "required")
 	if tr.peekOp("-") {
 		return tr.unexpected("Block names in Jinja have to be valid Python identifiers and may not contain hyphens, use an underscore instead")

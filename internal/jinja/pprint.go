@@ -2,6 +2,7 @@ package jinja
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -54,22 +55,12 @@ func joinReprs(list []any) string {
 // compare, else by type name.
 func sortedKeysSafe(d *Dict) []any {
 	keys := append([]any{}, d.keys...)
-	sortKeys := make([]any, len(keys))
-	for i, k := range keys {
-		sortKeys[i] = k
-	}
-	defer func() {
-		if recover() != nil {
-			// Mixed types: Python falls back to (type name, id); order by
-			// type name, then insertion.
-			named := make([]any, len(keys))
-			for i, k := range keys {
-				named[i] = typeName(k)
-			}
-			keys = sortValues(d.keys, named, false)
+	sort.SliceStable(keys, func(i, j int) bool {
+		if c, ok := order(keys[i], keys[j]); ok {
+			return c < 0
 		}
-	}()
-	keys = sortValues(keys, sortKeys, false)
+		return typeName(keys[i]) < typeName(keys[j])
+	})
 	return keys
 }
 

@@ -379,13 +379,11 @@ func writeRepr(b *strings.Builder, v any) {
 		writeSeq(b, "[", "]", x.items(), false)
 		b.WriteByte(')')
 	case *undefined:
-		x.fail()
+		// Jinja's Undefined (even the strict one) has a harmless repr.
+		b.WriteString("Undefined")
 	case groupTuple:
-		b.WriteString("_GroupTuple(grouper=")
-		writeRepr(b, x.grouper)
-		b.WriteString(", list=")
-		writeRepr(b, x.list)
-		b.WriteByte(')')
+		// Jinja's _GroupTuple prints as the plain tuple it is.
+		writeSeq(b, "(", ")", []any{x.grouper, x.list}, false)
 	case *Namespace:
 		b.WriteString("<Namespace ")
 		writeRepr(b, x.attrs)
@@ -689,11 +687,7 @@ func items(v any) []any {
 	case string:
 		return chars(x)
 	case Markup:
-		out := chars(string(x))
-		for i, c := range out {
-			out[i] = Markup(c.(string))
-		}
-		return out
+		return chars(string(x)) // iterating a Markup yields plain str
 	case *Dict:
 		return x.keys
 	case rangeVal:
