@@ -43,6 +43,32 @@ func TestStringPinsJinjaOutput(t *testing.T) {
 	}
 }
 
+// TestIssue15Regressions pins the divergences the first differential
+// fuzzing found (issue 15) to Jinja2's output.
+func TestIssue15Regressions(t *testing.T) {
+	data := map[string]any{
+		"env":            map[string]string{"DOMAIN": "www.example.com"},
+		"cloudflare_ips": []string{"1.1.1.0/24", "2.2.2.0/24", "3.3.3.0/24"},
+	}
+	for _, tc := range []struct{ name, src, want string }{
+		{"loop in a nested for's iterable is the outer loop", "{% for y in (1, 2) %}{% for m in ([loop.index]) %}{{ m }}{% endfor %}{% endfor %}", "12"},
+		{"range prints as range", "{{ range(3) }}|{{ range(3) ~ '' }}|{{ range(3)|length }}|{% for c in range(2)|string %}{{ c }}.{% endfor %}", "range(0, 3)|range(0, 3)|3|r.a.n.g.e.(.0.,. .2.)."},
+		{"tuples print as tuples", "{{ () }}|{{ (1,) }}|{{ [(1, 2)] }}", "()|(1,)|[(1, 2)]"},
+		{"is upper and is lower are isupper and islower", "{{ '' is upper }}|{{ '1' is lower }}|{{ 0 is lower }}|{{ 'A1' is upper }}", "False|False|False|True"},
+		{"title is Jinja's", `{{ '"q' | title }}|{{ "it's" | title }}|{{ 'hello-world (x' | title }}`, `"q|It's|Hello-World (X`},
+		{"postfix after slices", "{{ env.DOMAIN[4:].upper() }}|{{ cloudflare_ips[1:][0] }}|{{ 'abc'[::-1][0] }}", "EXAMPLE.COM|2.2.2.0/24|c"},
+		{"sequence repetition", "{{ 2 * 'ab' }}|{{ 'ab' * true }}|{{ [1] * 2 }}|{{ 3 * (1,) }}", "abab|ab|[1, 1]|(1, 1, 1)"},
+		{"tuple subscripts", "{{ {'a': 1}['a', 'b'] is defined }}|{{ {('a', 'b'): 2}['a', 'b'] }}", "False|2"},
+		{"Markup in a printed container", "{{ {'a': [''] | tojson} }}|{{ ['<' | e] }}", `{'a': Markup('[""]')}|[Markup('&lt;')]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := String("t.j2", tc.src, data)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
 func TestUndefinedIsAnErrorNamingFileLineAndVariable(t *testing.T) {
 	for _, src := range []string{
 		"ok\n{{ env.MISSING }}",
