@@ -11,7 +11,7 @@ import (
 // textwrap, which wordwrap uses.
 
 var (
-	httpRE = regexp.MustCompile(`(?i)^((https?://|www\.)(([\p{L}\p{N}\p{Mn}_%-]+\.)+)?([a-z]{2,63}|xn--[\p{L}\p{N}\p{Mn}_%]{2,59})|([\p{L}\p{N}\p{Mn}_%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?://)((([\d]{1,3})(\.[\d]{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::[\d]{1,5})?(?:[/?#]\S*)?\n?$`)
+	httpRE      = regexp.MustCompile(`(?i)^((https?://|www\.)(([\p{L}\p{N}\p{Mn}_%-]+\.)+)?([a-z]{2,63}|xn--[\p{L}\p{N}\p{Mn}_%]{2,59})|([\p{L}\p{N}\p{Mn}_%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?://)((([\d]{1,3})(\.[\d]{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::[\d]{1,5})?(?:[/?#]\S*)?\n?$`)
 	emailRE     = regexp.MustCompile(`^\S+@[\p{L}\p{N}\p{Mn}_][\p{L}\p{N}\p{Mn}_.-]*\.[\p{L}\p{N}\p{Mn}_]+\n?$`)
 	uriSchemeRE = regexp.MustCompile(`^([\p{L}\p{N}\p{Mn}_.+-]{2,}:(/){0,2})$`)
 	spaceSplit  = regexp.MustCompile(`\s+`)
@@ -149,7 +149,9 @@ func isWordChar(r rune) bool {
 	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Nd, unicode.Nl, unicode.No, unicode.Pc)
 }
 
-func isLetterChar(r rune) bool { return isWordChar(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Nd, r) }
+func isLetterChar(r rune) bool {
+	return isWordChar(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Nd, r)
+}
 
 func isWordPunct(r rune) bool { return isWordChar(r) || strings.ContainsRune(`!"'&.,?`, r) }
 
