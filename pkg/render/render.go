@@ -9,6 +9,9 @@
 // [Tree] renders them all in sorted order, in memory first: one bad template
 // fails the run and nothing is written. Then each output is written
 // atomically (temporary file + rename) with its template's permission bits.
+// Templates include, import and extend others by their path relative to
+// that folder ({% include 'proxy/labels.j2' %}); a file meant only for
+// that should not end in .j2, or it is rendered on its own too.
 //
 // Templates see two names:
 //   - env: the values of the repository's .env file, parsed exactly as Docker
@@ -27,47 +30,114 @@
 // a managed, sorted block of .gitignore listing every generated path, and
 // fails, naming the `git rm --cached` fix, when git already tracks one.
 //
+// Outside a stack, [String] renders one template, and a [Loader] renders
+// templates that load others from an [io/fs.FS].
+//
 // # Jinja fidelity
 //
-// Output is byte-identical to Jinja2's with trim_blocks=True,
-// lstrip_blocks=True, keep_trailing_newline=False (one trailing newline of
-// the template is dropped) and StrictUndefined. pongo2 stays the engine: the
-// template is lexed with Jinja's whitespace rules, each Jinja expression is
-// parsed with Jinja's grammar and re-emitted as calls of runtime functions
-// with Python semantics, and pongo2 runs the result. A differential test
-// renders a corpus with Jinja2 and with this package and compares bytes.
+// Output is byte-identical to Jinja2's (3.1, the reference) with
+// trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False (one
+// trailing newline of the template is dropped), StrictUndefined and the
+// other defaults. The template is lexed with Jinja's whitespace rules and
+// parsed with Jinja's grammar; its statements become custom pongo2 tags and
+// its expressions evaluate with Python's semantics (see internal/jinja).
+// Two differential tests compare bytes with Jinja2: a corpus of templates
+// (testdata/jinja), and a fuzzer rendering thousands of random templates
+// over everything below (fuzz_test.go).
 //
-// Supported:
-//   - {{ … }}, {% … %}, {# … #} with -/+ whitespace control, {% raw %};
-//   - {% if %}/{% elif %}/{% else %}, {% for x in … %} and
-//     {% for k, v in d.items() %} with {% else %}, loop.index, index0,
-//     first, last, revindex, revindex0, length; {% set x = … %};
-//   - literals (strings with Python escapes, ints, floats, true/false/none,
-//     lists, tuples, dicts), attribute and item access (env.X, env['X'],
-//     list[0], slices), ~ concatenation, + - * / // % **, comparisons, in,
-//     not in, and, or, not, x if c else y;
-//   - filters: default/d, tojson (Jinja's exact formatting), lower, upper,
-//     capitalize, title, trim, replace, join, length/count, int, float,
-//     string, indent, list, sort, unique, first, last, reverse, abs;
-//   - tests: defined, undefined, none, string, number, integer, float,
-//     boolean, true, false, mapping, sequence, iterable, lower, upper, even,
-//     odd, divisibleby, eq/equalto/==, ne/!=, lt, le, gt, ge, in;
-//   - methods: str.lower, upper, title, capitalize, strip, lstrip, rstrip,
-//     split, rsplit, startswith, endswith, replace, join, count, find,
-//     isdigit; dict.keys, values, items, get; the range() function.
+// # Support table
 //
-// Not supported (a clear error names the tag, filter or test): macros,
-// call blocks, include/import/extends/block, {% set %} blocks and tuple
-// targets, {% filter %}, {% with %}, loop filters (for … if …), recursive
-// loops, loop.cycle/changed, other Jinja filters and globals, str.format
-// and the % operator on strings. Dicts are unordered here: printing a dict
-// and iterating one list its keys sorted, where Jinja keeps insertion order.
+//	construct                                      supported
+//	{{ … }}  {% … %}  {# … #}, "-" and "+" control  yes
+//	{% raw %}, {% print %}                          yes
+//	{% if %} {% elif %} {% else %}                  yes
+//	{% for %}: tuple and (parenthesised) targets,   yes, loop.index, index0, revindex, revindex0,
+//	  else, loop filters (for … if …), recursive    first, last, length, depth, depth0, previtem,
+//	                                                nextitem, cycle(), changed(), loop(…)
+//	{% set x = … %}, {% set a, b = … %}             yes, with Jinja's scoping: a set inside a loop,
+//	                                                macro, block or {% with %} stays there
+//	{% set ns.x = … %} with namespace()             yes
+//	{% set x %}…{% endset %}, {% set x | f %}       yes
+//	{% filter f(args) | g %}…{% endfilter %}        yes
+//	{% macro %}, {% call %}, caller(…)              yes, defaults, varargs, kwargs, m.name,
+//	                                                m.arguments, m.catch_varargs…
+//	{% with a = … %}                                yes
+//	{% block %} (scoped, required), self.name()     yes; a template without {% extends %} renders
+//	                                                its blocks in place
+//	{% extends %}, super()                          yes
+//	{% include %} (ignore missing, lists of names,  yes
+//	  with/without context)
+//	{% import … as m %}, {% from … import … %}      yes, without context unless "with context",
+//	                                                as in Jinja: imported macros don't see env
+//	{% autoescape %}                                no: HTML escaping has no use for config files
+//	{% do %} {% break %} {% continue %} {% trans %}  no: Jinja2 extensions, off by default there too
+//	line statements, custom delimiters              no: not enabled in the reference
+//	literals: strings (Python escapes but \N{…}),   yes
+//	  ints (0x/0o/0b, _), floats, true/false/none,
+//	  lists, tuples, dicts
+//	x.attr, x['key'], x[1:2:-1], x['a', 'b'],       yes, attribute then item as Jinja (env.X, d.keys)
+//	  calls with *args/**kwargs
+//	+ - * / // % ** ~, "str" % args, and or not,    yes, Python semantics: 2 * 'ab', 1 < x < 3,
+//	  == != < <= > >= (chained), in, not in,        'a' + 'b', [1] + [2], dicts keep insertion
+//	  x if c else y                                 order
+//	globals: range, dict, namespace, cycler, joiner yes; range() prints as range(0, 3)
+//	global lipsum                                   no: random text
+//	every builtin filter of Jinja2 3.1: abs attr    yes; random picks at random (so output is
+//	  batch capitalize center count d default       not reproducible by nature); attr only sees
+//	  dictsort e escape filesizeformat first float  the attributes templates have (methods,
+//	  forceescape format groupby indent int items   loop, macro and namespace attributes)
+//	  join last length list lower map max min
+//	  pprint random reject rejectattr replace
+//	  reverse round safe select selectattr slice
+//	  sort string striptags sum title tojson trim
+//	  truncate unique upper urlencode urlize
+//	  wordcount wordwrap xmlattr
+//	every builtin test: boolean callable defined    yes; sameas is Python's `is` for None,
+//	  divisibleby eq/equalto/== escaped even false  booleans, small ints and the same list or
+//	  filter float ge/>= gt/greaterthan/> in        dict, false otherwise
+//	  integer iterable le/<= lower lt/lessthan/<
+//	  mapping ne/!= none number odd sameas
+//	  sequence string test true undefined upper
+//	str methods: capitalize casefold center count   yes (format: Python's format mini-language
+//	  endswith expandtabs find format format_map    for str, int and float)
+//	  index is* join ljust lower lstrip partition
+//	  removeprefix removesuffix replace rfind
+//	  rindex rjust rpartition rsplit rstrip split
+//	  splitlines startswith strip swapcase title
+//	  upper zfill
+//	list: append clear copy count extend index      yes (sort without key=)
+//	  insert pop remove reverse sort; tuple: count
+//	  index; dict: clear copy get items keys pop
+//	  popitem setdefault update values
+//	other Python methods and attributes (str.encode, no: templates only hold the values above
+//	  bytes, sets, objects)
+//
+// Documented differences, where Jinja2 would render and this package fails
+// or renders otherwise (the fuzzer skips or avoids them):
+//   - an unknown filter or test is a syntax error even in a branch never
+//     taken (Jinja2 fails only when it runs);
+//   - an unclosed {# at the very end of a template is an error (Jinja2
+//     ignores it);
+//   - ints are 64-bit: an overflow is an error where Python's ints grow;
+//     range() stops at 16,777,216 items and repetition ('ab' * n) at 16 MiB;
+//     a negative number to a fractional power (a complex number) is an
+//     error;
+//   - Jinja2 3.1.2 writes the output of {% include … without context %}
+//     placed in a macro, a call, filter or set block or a recursive loop
+//     outside of it (and such a macro returns a generator): a bug, so here
+//     it renders in place;
+//   - Go maps given as data (Options.Env, Execute's data) iterate in sorted
+//     key order, having none of their own;
+//   - upper/lower/title follow Go's Unicode case tables (plus ß → SS), which
+//     Python's special cases beyond ß may not;
+//   - error messages are this package's own, naming the file and line.
 //
 // # Strictness
 //
-// Printing, testing the truth of, iterating or computing with an undefined
-// variable is an error naming the file, line and variable (`default(…)` and
-// `is defined` still work). Syntax errors name the file, line and column.
+// Printing, testing the truth of, iterating, comparing or computing with an
+// undefined variable, or reading one of its attributes, is an error naming
+// the file, line and variable (`default(…)` and `is defined` still work).
+// Syntax errors name the file, line and column.
 package render
 
 import (
