@@ -53,6 +53,10 @@ func throw(format string, args ...any) {
 type undefined struct {
 	name string // the expression that produced it, as written ("env.DOMAIN")
 	hint string // set when the reason is not a missing name
+	// lenient is Jinja's plain Undefined, which a conditional expression
+	// without else gives even under StrictUndefined: it prints as "", is
+	// false and empty, and fails like the strict one otherwise.
+	lenient bool
 }
 
 func (u *undefined) message() string {

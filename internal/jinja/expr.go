@@ -34,6 +34,22 @@ type getitemExpr struct {
 
 func (e *getitemExpr) eval(r *renderer) any {
 	obj := e.obj.eval(r)
+	if _, ok := e.key.(*sliceExpr); ok {
+		// Jinja slices with Python's own obj[a:b], not its getitem: no
+		// undefined for what can't be sliced, a TypeError.
+		if u, ok := obj.(*undefined); ok {
+			u.fail()
+		}
+		s := e.key.eval(r).(*sliceVal)
+		v, ok := slice(obj, s)
+		if !ok {
+			if isSequence(obj) || typeName(obj) == "range" {
+				throw("slice indices must be integers or None or have an __index__ method")
+			}
+			throw("'%s' object is not subscriptable", typeName(obj))
+		}
+		return v
+	}
 	return getitem(obj, e.key.eval(r), e.path)
 }
 
@@ -91,9 +107,7 @@ func (e *condExpr) eval(r *renderer) any {
 		return e.yes.eval(r)
 	}
 	if e.no == nil {
-		// Jinja's undefined for a missing else is the plain Undefined,
-		// which prints as nothing even under StrictUndefined.
-		return ""
+		return &undefined{lenient: true, name: "else", hint: "the inline if-expression evaluated to false and no else section was defined."}
 	}
 	return e.no.eval(r)
 }

@@ -62,17 +62,20 @@ func init() {
 		"string":         filterString,
 		"striptags":      filterStriptags,
 		"sum":            filterSum,
-		"title":          strFilter("title", jinjaTitle),
-		"tojson":         filterToJSON,
-		"trim":           filterTrim,
-		"truncate":       filterTruncate,
-		"unique":         filterUnique,
-		"upper":          strFilter("upper", pyUpper),
-		"urlencode":      filterURLEncode,
-		"urlize":         filterURLize,
-		"wordcount":      filterWordcount,
-		"wordwrap":       filterWordwrap,
-		"xmlattr":        filterXMLAttr,
+		"title": func(_ *renderer, v any, a *args) any {
+			a.bind("title")
+			return jinjaTitle(str(v)) // a plain str even from Markup: the words are re.split's
+		},
+		"tojson":    filterToJSON,
+		"trim":      filterTrim,
+		"truncate":  filterTruncate,
+		"unique":    filterUnique,
+		"upper":     strFilter("upper", pyUpper),
+		"urlencode": filterURLEncode,
+		"urlize":    filterURLize,
+		"wordcount": filterWordcount,
+		"wordwrap":  filterWordwrap,
+		"xmlattr":   filterXMLAttr,
 	}
 }
 
@@ -177,7 +180,7 @@ func filterBatch(_ *renderer, v any, a *args) any {
 	}
 	var out []any
 	var cur []any
-	for _, it := range items(mustDefined(v)) {
+	for _, it := range items(v) {
 		if len(cur) == n {
 			out = append(out, newList(cur))
 			cur = nil
@@ -315,7 +318,7 @@ func filterDictsort(_ *renderer, v any, a *args) any {
 
 func filterEscape(_ *renderer, v any, a *args) any {
 	a.bind("escape")
-	return Markup(escape(mustDefined(v)))
+	return Markup(escape(v))
 }
 
 func filterForceescape(_ *renderer, v any, a *args) any {
@@ -425,7 +428,7 @@ func filterFirst(_ *renderer, v any, a *args) any {
 			it.pos++
 			return it.items[it.pos-1]
 		}
-	} else if list := items(mustDefined(v)); len(list) > 0 {
+	} else if list := items(v); len(list) > 0 {
 		return list[0]
 	}
 	return &undefined{hint: "No first item, sequence was empty.", name: "first"}
@@ -484,7 +487,10 @@ func filterFormat(_ *renderer, v any, a *args) any {
 	if arg == nil {
 		arg = Tuple{}
 	}
-	return binary("%", softStr(v), arg)
+	if m, ok := v.(Markup); ok {
+		return Markup(percentFormat(string(m), arg, true))
+	}
+	return percentFormat(str(v), arg, false)
 }
 
 func filterGroupby(_ *renderer, v any, a *args) any {
@@ -498,7 +504,7 @@ func filterGroupby(_ *renderer, v any, a *args) any {
 	}
 	caseSensitive := truth(orDefault(p[2], false))
 	key := attrGetter(p[0], !caseSensitive, def)
-	list := items(mustDefined(v))
+	list := items(v)
 	keys := make([]any, len(list))
 	for i, it := range list {
 		keys[i] = key(it)
@@ -678,7 +684,7 @@ func filterItems(_ *renderer, v any, a *args) any {
 
 func filterJoin(_ *renderer, v any, a *args) any {
 	p := a.bind("join", "d", "attribute")
-	list := items(mustDefined(v))
+	list := items(v)
 	if p[1] != nil {
 		if _, isNone := p[1].(none); !isNone {
 			g := attrGetter(p[1], false, nil)
@@ -703,11 +709,11 @@ func filterLength(_ *renderer, v any, a *args) any {
 
 func filterList(_ *renderer, v any, a *args) any {
 	a.bind("list")
-	return newList(append([]any{}, items(mustDefined(v))...))
+	return newList(append([]any{}, items(v)...))
 }
 
 func filterMap(r *renderer, v any, a *args) any {
-	mustDefined(v)
+
 	if !truth(v) {
 		return newIterator("generator", nil)
 	}
@@ -745,7 +751,7 @@ func filterMap(r *renderer, v any, a *args) any {
 
 func minMax(_ *renderer, name string, v any, a *args, want int) any {
 	p := a.bind(name, "case_sensitive", "attribute")
-	list := items(mustDefined(v))
+	list := items(v)
 	if len(list) == 0 {
 		return &undefined{hint: "No aggregated item, sequence was empty.", name: name}
 	}
@@ -771,7 +777,7 @@ func filterPprint(_ *renderer, v any, a *args) any {
 
 func filterRandom(_ *renderer, v any, a *args) any {
 	a.bind("random")
-	list := items(mustDefined(v))
+	list := items(v)
 	if len(list) == 0 {
 		return &undefined{hint: "No random item, sequence was empty.", name: "random"}
 	}
@@ -794,6 +800,9 @@ func filterReplace(_ *renderer, v any, a *args) any {
 
 func filterReverse(_ *renderer, v any, a *args) any {
 	a.bind("reverse")
+	if u, ok := v.(*undefined); ok && u.lenient {
+		return newList(nil) // reversed() fails, list() of it is empty
+	}
 	switch x := mustDefined(v).(type) {
 	case string:
 		return reverseString(x)
@@ -892,7 +901,7 @@ func pyRound(f float64, prec int) float64 {
 
 // selectOrReject implements select, reject, selectattr and rejectattr.
 func selectOrReject(_ *renderer, name string, v any, a *args, keep, byAttr bool) any {
-	mustDefined(v)
+
 	if !truth(v) {
 		return newIterator("generator", nil)
 	}
@@ -931,7 +940,7 @@ func filterSlice(_ *renderer, v any, a *args) any {
 	if _, isNone := fill.(none); isNone {
 		fill = nil
 	}
-	seq := items(mustDefined(v))
+	seq := items(v)
 	n := len(seq)
 	if slices <= 0 {
 		if slices == 0 {
@@ -959,7 +968,7 @@ func filterSlice(_ *renderer, v any, a *args) any {
 
 func filterSort(_ *renderer, v any, a *args) any {
 	p := a.bind("sort", "reverse", "case_sensitive", "attribute")
-	list := items(mustDefined(v))
+	list := items(v)
 	key := multiAttrGetter(p[2], !truth(orDefault(p[1], false)))
 	if p[2] == nil {
 		key = func(it any) any {
@@ -994,7 +1003,7 @@ func filterStriptags(_ *renderer, v any, a *args) any {
 
 func filterSum(_ *renderer, v any, a *args) any {
 	p := a.bind("sum", "attribute", "start")
-	list := items(mustDefined(v))
+	list := items(v)
 	if p[0] != nil {
 		if _, isNone := p[0].(none); !isNone {
 			g := attrGetter(p[0], false, nil)
@@ -1040,7 +1049,7 @@ func filterTruncate(_ *renderer, v any, a *args) any {
 	if leeway < 0 {
 		throw("expected leeway >= 0, got %d", leeway)
 	}
-	if length(mustDefined(v)) <= n+leeway {
+	if length(v) <= n+leeway {
 		return v
 	}
 	cut, _ := slice(v, &sliceVal{start: None, stop: n - length(end), step: None})
@@ -1061,7 +1070,7 @@ func filterUnique(_ *renderer, v any, a *args) any {
 	key := attrGetter(p[1], !truth(orDefault(p[0], false)), nil)
 	seen := NewDict(0)
 	var out []any
-	for _, it := range items(mustDefined(v)) {
+	for _, it := range items(v) {
 		k := key(it)
 		if _, ok := hashKey(mustDefined(k)); !ok {
 			throw("unhashable type: '%s'", typeName(k))
@@ -1103,6 +1112,9 @@ func quoteValue(v any, forQS bool) string {
 func filterURLEncode(_ *renderer, v any, a *args) any {
 	a.bind("urlencode")
 	var pairs []any
+	if u, ok := v.(*undefined); ok && u.lenient {
+		return ""
+	}
 	switch x := mustDefined(v).(type) {
 	case string, Markup:
 		return quoteValue(x, false)

@@ -35,27 +35,6 @@ func hasHTML(v any) bool {
 	return ok
 }
 
-// escapeArgs escapes the string arguments of Markup % args.
-func escapeArgs(v any) any {
-	switch x := v.(type) {
-	case string:
-		return escapeString(x)
-	case Tuple:
-		out := make(Tuple, len(x))
-		for i, e := range x {
-			out[i] = escapeArgs(e)
-		}
-		return out
-	case *Dict:
-		out := NewDict(x.Len())
-		for i, k := range x.keys {
-			out.Set(k, escapeArgs(x.vals[i]))
-		}
-		return out
-	}
-	return v
-}
-
 // --- printf-style formatting ---
 
 type fmtSpec struct {
@@ -64,8 +43,9 @@ type fmtSpec struct {
 	verb                          byte
 }
 
-// percentFormat is Python's format % args.
-func percentFormat(format string, arg any) string {
+// percentFormat is Python's format % args. For Markup formats, %s and %r
+// escape what they insert, as markupsafe does.
+func percentFormat(format string, arg any, escapeHTML bool) string {
 	var pos []any
 	mapping, isMap := arg.(*Dict)
 	if t, ok := arg.(Tuple); ok {
@@ -178,7 +158,7 @@ func percentFormat(format string, arg any) string {
 		if !haveVal {
 			val = next()
 		}
-		b.WriteString(formatOne(sp, val))
+		b.WriteString(formatOne(sp, val, escapeHTML))
 	}
 	if used < len(pos) && !(isMap && (usedMapping || used == 0)) {
 		throw("not all arguments converted during string formatting")
@@ -186,17 +166,25 @@ func percentFormat(format string, arg any) string {
 	return b.String()
 }
 
-func formatOne(sp fmtSpec, v any) string {
-	mustDefined(v)
+func formatOne(sp fmtSpec, v any, escapeHTML bool) string {
+	if sp.verb != 'r' && sp.verb != 's' && sp.verb != 'a' {
+		mustDefined(v) // str() and repr() decide for themselves
+	}
 	var body, sign string
 	numeric := true
 	switch sp.verb {
 	case 's', 'r', 'a':
 		numeric = false
-		if sp.verb == 's' {
-			body = str(v)
-		} else {
+		switch {
+		case sp.verb != 's':
 			body = repr(v)
+			if escapeHTML {
+				body = escapeString(body)
+			}
+		case escapeHTML:
+			body = escape(v)
+		default:
+			body = str(v)
 		}
 		if sp.prec >= 0 && runeLen(body) > sp.prec {
 			body = string([]rune(body)[:sp.prec])
@@ -380,7 +368,11 @@ func formatFloat(f float64, verb byte, prec int, alt bool) string {
 
 // --- str.format ---
 
-func strFormat(format string, a *args) string {
+func strFormat(format string, a *args) string { return strFormatEscaped(format, a, false) }
+
+// strFormatEscaped is str.format, or Markup.format when escapeHTML: each
+// field's text is escaped unless its value is Markup.
+func strFormatEscaped(format string, a *args, escapeHTML bool) string {
 	var b strings.Builder
 	auto := 0
 	for i := 0; i < len(format); i++ {
@@ -413,7 +405,7 @@ func strFormat(format string, a *args) string {
 			}
 			field := format[i+1 : j-1]
 			i = j - 1
-			b.WriteString(formatField(field, a, &auto))
+			b.WriteString(formatField(field, a, &auto, escapeHTML))
 		default:
 			b.WriteByte(c)
 		}
@@ -421,7 +413,7 @@ func strFormat(format string, a *args) string {
 	return b.String()
 }
 
-func formatField(field string, a *args, auto *int) string {
+func formatField(field string, a *args, auto *int, escapeHTML bool) string {
 	name, spec, _ := strings.Cut(field, ":")
 	conv := byte(0)
 	if k := strings.IndexByte(name, '!'); k >= 0 {
@@ -510,11 +502,17 @@ func formatField(field string, a *args, auto *int) string {
 	if strings.Contains(spec, "{") {
 		spec = strFormat(spec, a)
 	}
+	if _, isMarkup := v.(Markup); escapeHTML && !isMarkup {
+		return escapeString(formatSpec(v, spec))
+	}
 	return formatSpec(v, spec)
 }
 
 // formatSpec is Python's format(v, spec) for str, int, float and bool.
 func formatSpec(v any, spec string) string {
+	if u, ok := v.(*undefined); ok && u.lenient && spec == "" {
+		return ""
+	}
 	mustDefined(v)
 	fill, align := " ", byte(0)
 	if r, n := utf8.DecodeRuneInString(spec); n > 0 && n < len(spec) && strings.IndexByte("<>=^", spec[n]) >= 0 {

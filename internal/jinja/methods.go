@@ -1,6 +1,7 @@
 package jinja
 
 import (
+	"html"
 	"math"
 	"sort"
 	"strings"
@@ -43,6 +44,8 @@ func builtinMethod(obj any, name string) (methodFunc, bool) {
 	case Markup:
 		if f, ok := strMethods[name]; ok {
 			m = markupMethod(name, f)
+		} else {
+			m = markupOwnMethods[name]
 		}
 	case *List:
 		m = listMethods[name]
@@ -685,7 +688,7 @@ func init() {
 			}
 			return b.String()
 		},
-		"format": func(r *renderer, recv any, a *args) any { return strFormat(str(recv), a) },
+		"format": func(r *renderer, recv any, a *args) any { return strFormatEscaped(str(recv), a, false) },
 		"format_map": func(r *renderer, recv any, a *args) any {
 			p := a.bind("format_map", "mapping")
 			d, ok := orDefault(p[0], None).(*Dict)
@@ -748,15 +751,40 @@ func init() {
 	}
 }
 
-// markupMethod wraps a str method as markupsafe does: string arguments are
-// escaped and string results are Markup again (split's parts too), except
-// for the methods that answer questions.
+// markupWrapped are the str methods markupsafe's Markup overrides: their
+// string arguments are escaped and their results are Markup again (split's
+// parts too). The others answer with plain values.
+var markupWrapped = map[string]bool{
+	"capitalize": true, "center": true, "expandtabs": true, "format": true, "format_map": true,
+	"join": true, "ljust": true, "lower": true, "lstrip": true, "partition": true, "replace": true,
+	"rjust": true, "rpartition": true, "rsplit": true, "rstrip": true, "split": true,
+	"splitlines": true, "strip": true, "swapcase": true, "title": true, "upper": true, "zfill": true,
+}
+
+// markupMethod wraps a str method for Markup receivers.
 func markupMethod(name string, f methodFunc) methodFunc {
-	switch name {
-	case "count", "find", "rfind", "index", "rindex", "startswith", "endswith",
-		"isupper", "islower", "isdigit", "isdecimal", "isnumeric", "isalpha", "isalnum",
-		"isspace", "isascii", "isprintable", "isidentifier", "istitle":
+	if !markupWrapped[name] {
 		return func(r *renderer, recv any, a *args) any { return f(r, string(recv.(Markup)), a) }
+	}
+	switch name {
+	case "join":
+		// Markup.join escapes every item, which need not be strings.
+		return func(_ *renderer, recv any, a *args) any {
+			p := a.bind("join", "iterable")
+			parts := items(mustDefined(orDefault(p[0], None)))
+			ss := make([]string, len(parts))
+			for i, x := range parts {
+				ss[i] = escape(x)
+			}
+			return Markup(strings.Join(ss, string(recv.(Markup))))
+		}
+	case "format", "format_map":
+		return func(r *renderer, recv any, a *args) any {
+			if name == "format_map" {
+				return Markup(f(r, string(recv.(Markup)), a).(string))
+			}
+			return Markup(strFormatEscaped(string(recv.(Markup)), a, true))
+		}
 	}
 	return func(r *renderer, recv any, a *args) any {
 		ea := &args{pos: make([]any, len(a.pos)), kw: make([]kwVal, len(a.kw))}
@@ -768,6 +796,19 @@ func markupMethod(name string, f methodFunc) methodFunc {
 		}
 		return toMarkup(f(r, string(recv.(Markup)), ea))
 	}
+}
+
+// markupOwnMethods are the methods only Markup has.
+var markupOwnMethods = map[string]methodFunc{
+	"striptags": func(r *renderer, recv any, a *args) any { return filterStriptags(r, recv, a) },
+	"unescape": func(_ *renderer, recv any, a *args) any {
+		a.bind("unescape")
+		return html.UnescapeString(string(recv.(Markup)))
+	},
+	"escape": func(_ *renderer, recv any, a *args) any {
+		p := a.bind("escape", "s")
+		return Markup(escape(orDefault(p[0], None)))
+	},
 }
 
 func escapeArg(v any) any {

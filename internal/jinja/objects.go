@@ -337,7 +337,7 @@ func init() {
 	}
 }
 
-const maxRange = 1 << 24
+const maxRange = 1 << 20
 
 func globalRange(_ *renderer, a *args) any {
 	if len(a.kw) > 0 {

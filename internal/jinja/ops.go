@@ -19,9 +19,9 @@ func binary(op string, a, b any) any {
 	case "%":
 		switch x := a.(type) {
 		case string:
-			return percentFormat(x, b)
+			return percentFormat(x, b, false)
 		case Markup:
-			return Markup(percentFormat(string(x), escapeArgs(b)))
+			return Markup(percentFormat(string(x), b, true))
 		}
 	}
 	x, xi, xInt, ok1 := toNumber(a)
@@ -72,7 +72,10 @@ func binary(op string, a, b any) any {
 			return m
 		}
 		m := math.Mod(x, y)
-		if m != 0 && (m < 0) != (y < 0) {
+		switch {
+		case m == 0:
+			m = math.Copysign(0, y)
+		case (m < 0) != (y < 0):
 			m += y
 		}
 		return m
@@ -262,7 +265,7 @@ func isSequence(v any) bool {
 	return false
 }
 
-const maxRepeat = 1 << 24
+const maxRepeat = 1 << 22
 
 func repeat(v any, n int) (any, bool) {
 	n = max(n, 0)
@@ -395,12 +398,12 @@ func order(a, b any) (int, bool) {
 			return 0, false
 		}
 		xs, ys = x.Items, y.Items
-	case Tuple:
-		y, ok := b.(Tuple)
-		if !ok {
+	case Tuple, groupTuple:
+		var ok bool
+		xs, _ = asTuple(x)
+		if ys, ok = asTuple(b); !ok {
 			return 0, false
 		}
-		xs, ys = x, y
 	default:
 		return 0, false
 	}
@@ -425,6 +428,19 @@ func cmpInt(a, b int) int {
 
 // contains is Python's `needle in hay`.
 func contains(hay, needle any) bool {
+	if u, ok := hay.(*undefined); ok && u.lenient {
+		mustDefined(needle)
+		return false
+	}
+	if u, ok := needle.(*undefined); ok && u.lenient && !isString(hay) {
+		mustDefined(hay)
+		for _, x := range items(hay) {
+			if equal(x, needle) {
+				return true
+			}
+		}
+		return false
+	}
 	mustDefined(hay)
 	mustDefined(needle)
 	switch h := hay.(type) {
@@ -445,11 +461,14 @@ func contains(hay, needle any) bool {
 		return found
 	case dictView:
 		if h.kind == "keys" {
+			if _, ok := hashKey(needle); !ok {
+				throw("unhashable type: '%s'", typeName(needle))
+			}
 			_, found := h.d.Get(needle)
 			return found
 		}
 	case rangeVal:
-		n, ok := needle.(int)
+		n, ok := repeatCount(needle)
 		if !ok {
 			if f, isF := needle.(float64); isF && f == math.Trunc(f) {
 				n, ok = int(f), true

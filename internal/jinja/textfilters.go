@@ -67,7 +67,7 @@ func filterURLize(_ *renderer, v any, a *args) any {
 		}
 		return x
 	}
-	text := escape(mustDefined(v))
+	text := escape(v)
 	var b strings.Builder
 	last := 0
 	word := func(w string) {
@@ -134,6 +134,9 @@ func filterWordwrap(_ *renderer, v any, a *args) any {
 		}
 	}
 	hyphens := truth(orDefault(p[3], true))
+	if !isString(mustDefined(v)) {
+		throw("'%s' object has no attribute 'splitlines'", typeName(v))
+	}
 	var out []string
 	for _, line := range pySplitlines(str(v), false) {
 		out = append(out, strings.Join(textWrap(line, width, breakLong, hyphens), wrapstring))
@@ -261,7 +264,7 @@ func textWrap(text string, width int, breakLong, hyphens bool) []string {
 			chunks = chunks[1:]
 		}
 		if len(chunks) > 0 && rlen(chunks[0]) > width {
-			spaceLeft := max(width-curLen, 1)
+			spaceLeft := width - curLen
 			if breakLong {
 				chunk := []rune(chunks[0])
 				end := spaceLeft

@@ -141,10 +141,11 @@ func hashKey(k any) (any, bool) {
 		return x, true
 	case none:
 		return x, true
-	case Tuple:
+	case Tuple, groupTuple:
+		t, _ := asTuple(x)
 		var b strings.Builder
 		b.WriteString("(")
-		for _, e := range x {
+		for _, e := range t {
 			h, ok := hashKey(e)
 			if !ok {
 				return nil, false
@@ -154,7 +155,12 @@ func hashKey(k any) (any, bool) {
 		return tupleKey(b.String()), true
 	case rangeVal:
 		return tupleKey(fmt.Sprintf("range:%d:%d:%d", x.start, x.len(), x.step)), true
-	case *List, *Dict, dictView:
+	case dictView:
+		if x.kind == "values" { // hashed by identity in Python
+			return tupleKey(fmt.Sprintf("values:%p", x.d)), true
+		}
+		return nil, false
+	case *List, *Dict:
 		return nil, false
 	}
 	rv := reflect.ValueOf(k)
@@ -335,6 +341,9 @@ func str(v any) string {
 	case none:
 		return "None"
 	case *undefined:
+		if x.lenient {
+			return ""
+		}
 		x.fail()
 	}
 	return repr(v)
@@ -508,6 +517,9 @@ func truth(v any) bool {
 	case dictView:
 		return len(x.d.keys) > 0
 	case *undefined:
+		if x.lenient {
+			return false
+		}
 		x.fail()
 	}
 	return true
@@ -580,6 +592,20 @@ func toNumber(v any) (f float64, i int, isInt, ok bool) {
 // sequence returns the items of a list, tuple or range, the types that
 // compare and concatenate element-wise.
 func equal(a, b any) bool {
+	// The lenient undefined equals only its kind; the strict one fails.
+	if u, ok := a.(*undefined); ok && u.lenient {
+		w, ok := b.(*undefined)
+		if ok && !w.lenient {
+			w.fail()
+		}
+		return ok
+	}
+	if u, ok := b.(*undefined); ok && u.lenient {
+		if w, ok := a.(*undefined); ok && !w.lenient {
+			w.fail()
+		}
+		return false
+	}
 	if fa, ia, aInt, ok := toNumber(a); ok {
 		if fb, ib, bInt, ok := toNumber(b); ok {
 			if aInt && bInt {
@@ -612,12 +638,10 @@ func equal(a, b any) bool {
 	case *List:
 		y, ok := b.(*List)
 		return ok && equalItems(x.Items, y.Items)
-	case Tuple:
-		y, ok := b.(Tuple)
-		return ok && equalItems(x, y)
-	case groupTuple:
-		y, ok := b.(groupTuple)
-		return ok && equal(x.grouper, y.grouper) && equal(x.list, y.list)
+	case Tuple, groupTuple:
+		xs, _ := asTuple(x)
+		ys, ok := asTuple(b)
+		return ok && equalItems(xs, ys)
 	case rangeVal:
 		y, ok := b.(rangeVal)
 		if !ok {
@@ -653,6 +677,17 @@ func equal(a, b any) bool {
 		return a == b
 	}
 	return false
+}
+
+// asTuple reads tuples, groupby's named tuples included.
+func asTuple(v any) (Tuple, bool) {
+	switch x := v.(type) {
+	case Tuple:
+		return x, true
+	case groupTuple:
+		return Tuple{x.grouper, x.list}, true
+	}
+	return nil, false
 }
 
 // setOf turns items into a dict of their keys, for set-like comparisons.
@@ -699,6 +734,9 @@ func items(v any) []any {
 	case groupTuple:
 		return []any{x.grouper, x.list}
 	case *undefined:
+		if x.lenient {
+			return nil
+		}
 		x.fail()
 	}
 	throw("'%s' object is not iterable", typeName(v))
@@ -706,9 +744,11 @@ func items(v any) []any {
 }
 
 func iterable(v any) bool {
-	switch v.(type) {
+	switch x := v.(type) {
 	case *List, Tuple, string, Markup, *Dict, rangeVal, *iterator, dictView, groupTuple:
 		return true
+	case *undefined:
+		return x.lenient
 	}
 	return false
 }
@@ -746,6 +786,9 @@ func length(v any) int {
 		return 2
 	case *Namespace:
 	case *undefined:
+		if x.lenient {
+			return 0
+		}
 		x.fail()
 	}
 	throw("object of type '%s' has no len()", typeName(v))

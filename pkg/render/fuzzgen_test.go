@@ -235,7 +235,24 @@ func (g *fgen) leaf(t vtype) *fnode {
 
 func (g *fgen) strExpr(d int) *fnode {
 	s := func() *fnode { return g.expr(tStr, d) }
-	switch g.n(24) {
+	switch g.n(32) {
+	case 24:
+		return ex(s(), "|wordwrap(", pick(g, "5", "8, false", "6, true, ' / '", "4, break_on_hyphens=false"), ")")
+	case 25:
+		return ex(s(), "|urlize", pick(g, "", "(10)", "(5, true)", "(target='_x')"))
+	case 26:
+		// Markup meets str: + escapes, ~ does not, methods keep Markup.
+		return ex("(", s(), "|e", pick(g, " + ", " ~ "), s(), ")", pick(g, "", "|string", ".upper()", "|lower", "[1:]", ".casefold()", ".split()|join('/')", ".join(['<', 1])", ".replace('a', '<')", "|title", "|truncate(8)", "|center(12)", ".format(1)", ".striptags()"))
+	case 27:
+		return ex("'%s|%r'|safe % (", s(), ", ", g.expr(tAny, d), ")")
+	case 28:
+		return ex("'{:>6}|{:^7.2f}|{!r}'.format(", s(), ", ", g.expr(tFloat, d), ", ", g.expr(tAny, d), ")")
+	case 29:
+		return ex(g.expr(tList, d), "|", pick(g, "first", "last"), "|string")
+	case 30:
+		return ex("(", s(), " if ", g.expr(tBool, d), ")")
+	case 31:
+		return ex(g.expr(tDict, d), "|attr(", pick(g, "'items'", "'nope'", "'keys'"), ") is ", pick(g, "callable", "defined"), "|string")
 	case 0:
 		return ex(s(), " ~ ", g.expr(tAny, d))
 	case 1:
@@ -512,7 +529,17 @@ func (g *fgen) piece(depth int) *fnode {
 		}
 		return g.print()
 	}
-	switch g.n(22) {
+	switch g.n(26) {
+	case 22:
+		return g.loopExtras(depth)
+	case 23:
+		return st("{% raw %}", pick(g, "{{ x }}", "{% if %}", " a ", "{#"), "{% endraw %}")
+	case 24:
+		return g.tag("print ", g.expr(tAny, 2))
+	case 25:
+		c := g.fresh("cy")
+		return st(g.tag("set ", c, " = cycler('a', 'b', 'c')"), st("{{ ", c, ".next() }}{{ ", c, ".current }}{{ ", c, ".next() }}"),
+			g.tag("set ", c, "j = joiner(", pick(g, "", "'|'"), ")"), st("{% for x in nums %}{{ ", c, "j() }}{{ x }}{% endfor %}"))
 	case 0, 1, 2:
 		return g.text()
 	case 3, 4, 5:
@@ -545,6 +572,24 @@ func (g *fgen) piece(depth int) *fnode {
 		return g.comment()
 	}
 	return g.text()
+}
+
+// loopExtras exercises the loop object: cycle, changed, previtem,
+// nextitem and recursion.
+func (g *fgen) loopExtras(depth int) *fnode {
+	x := g.fresh("x")
+	switch g.n(3) {
+	case 0:
+		return st(g.tag("for ", x, " in ", pick(g, "nums", "names", "[1, 1, 2, 2, 1]")),
+			st("{{ loop.cycle('a', 'b') }}{{ loop.changed(", x, ") }}{{ loop.previtem is defined }}{{ loop.nextitem|default('end') }}"),
+			g.tag("endfor"))
+	case 1:
+		return st(g.tag("for ", x, " in [[1, [2, 3]], 4, [5]] recursive"),
+			st("{% if ", x, " is iterable %}<{{ loop(", x, ") }}>{% else %}{{ ", x, " }}@{{ loop.depth }}{% endif %}"),
+			g.tag("endfor"))
+	}
+	return st(g.tag("for ", x, " in range(3)"), g.tag("for y in range(2)"),
+		st("{{ loop.index }}{{ ", x, " }}"), g.tag("endfor"), st("{{ loop.last }}"), g.tag("endfor"))
 }
 
 func (g *fgen) comment() *fnode {
@@ -617,13 +662,13 @@ func (g *fgen) forStmt(depth int) *fnode {
 	g.loops++
 	body := g.body(3, depth-1)
 	g.loops--
-	if recursive {
-		g.capture--
-	}
 	n := seq(g.tag(head...), body)
 	g.pop()
 	if g.chance(0.25) {
 		n.parts = append(n.parts, g.tag("else"), g.body(2, depth-1))
+	}
+	if recursive {
+		g.capture--
 	}
 	n.parts = append(n.parts, g.tag("endfor"))
 	return st(n)

@@ -119,7 +119,7 @@
 //   - an unclosed {# at the very end of a template is an error (Jinja2
 //     ignores it);
 //   - ints are 64-bit: an overflow is an error where Python's ints grow;
-//     range() stops at 16,777,216 items and repetition ('ab' * n) at 16 MiB;
+//     range() stops at 1,048,576 items and repetition ('ab' * n) at 4 MiB;
 //     a negative number to a fractional power (a complex number) is an
 //     error;
 //   - Jinja2 3.1.2 writes the output of {% include … without context %}
