@@ -168,7 +168,7 @@ func (t *Template) Execute(data map[string]any) (out string, err error) {
 		case positioned:
 			err = x.err
 		case *failure:
-			err = (&stmtBase{file: t.name, line: 1}).positioned(x)
+			err = (&stmtBase{file: t.name, line: 1, col: 1}).positioned(x)
 		default:
 			panic(p)
 		}

@@ -17,24 +17,29 @@ func (e *SyntaxError) Error() string {
 }
 
 // UndefinedError reports a variable used without a value (Jinja's
-// StrictUndefined).
+// StrictUndefined). Line and Col are those of the tag that used it.
 type UndefinedError struct {
-	File string
-	Line int
-	Msg  string
+	File      string
+	Line, Col int
+	Msg       string
 }
 
-func (e *UndefinedError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+func (e *UndefinedError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
 
 // RuntimeError is any other error while rendering: a type error, a
-// failed include, a macro called with a wrong argument…
+// failed include, a macro called with a wrong argument… Line and Col are
+// those of the tag that failed.
 type RuntimeError struct {
-	File string
-	Line int
-	Msg  string
+	File      string
+	Line, Col int
+	Msg       string
 }
 
-func (e *RuntimeError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+func (e *RuntimeError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
 
 // failure is what evaluation panics with; the statement that was running
 // recovers it and adds its file and line.

@@ -175,9 +175,9 @@ func (b *stmtBase) positioned(p any) error {
 	switch x := p.(type) {
 	case *failure:
 		if x.undefined {
-			return &UndefinedError{File: b.file, Line: b.line, Msg: x.msg}
+			return &UndefinedError{File: b.file, Line: b.line, Col: b.col, Msg: x.msg}
 		}
-		return &RuntimeError{File: b.file, Line: b.line, Msg: x.msg}
+		return &RuntimeError{File: b.file, Line: b.line, Col: b.col, Msg: x.msg}
 	case positioned:
 		return x.err
 	}
@@ -220,8 +220,8 @@ func (r *renderer) capture(body *pongo2.NodeWrapper, f *frame) string {
 // --- statements ---
 
 type stmtBase struct {
-	file string
-	line int
+	file      string
+	line, col int
 }
 
 type textStmt struct {
@@ -556,6 +556,31 @@ func (s *withStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter
 	}
 	saved := r.frame
 	r.frame = f
+	defer func() { r.frame = saved }()
+	r.exec(s.body, w)
+	return nil
+}
+
+type autoescapeStmt struct {
+	stmtBase
+	value expr
+	body  *pongo2.NodeWrapper
+}
+
+func (s *autoescapeStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
+	var err *pongo2.Error
+	s.body, _, err = wrap(doc, "jx_end")
+	return err
+}
+
+func (s *autoescapeStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
+	r := rendererOf(ctx)
+	defer catch(&s.stmtBase, &perr)
+	if truth(s.value.eval(r)) {
+		throw("{%% autoescape true %%} is not supported: rendered files are configuration, not HTML")
+	}
+	saved := r.frame
+	r.frame = &frame{parent: saved}
 	defer func() { r.frame = saved }()
 	r.exec(s.body, w)
 	return nil

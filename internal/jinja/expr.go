@@ -15,6 +15,14 @@ type constExpr struct{ v any }
 
 func (e *constExpr) eval(*renderer) any { return e.v }
 
+// overflowExpr is an int literal beyond 64 bits.
+type overflowExpr struct{ literal string }
+
+func (e *overflowExpr) eval(*renderer) any {
+	throw("integer %s is too large: integer overflow: numbers here are 64-bit", e.literal)
+	return nil
+}
+
 type nameExpr struct{ name string }
 
 func (e *nameExpr) eval(r *renderer) any { return r.lookup(e.name) }

@@ -173,7 +173,9 @@ func (tr *translator) emit(n node) {
 	fmt.Fprintf(&tr.out, "{%% jx %d %d %%}", tr.unit.id, len(tr.unit.nodes)-1)
 }
 
-func (tr *translator) pos() stmtBase { return stmtBase{file: tr.file, line: tr.seg.line} }
+func (tr *translator) pos() stmtBase {
+	return stmtBase{file: tr.file, line: tr.seg.line, col: tr.seg.col}
+}
 
 // body translates segments until a statement whose keyword is one of ends
 // (returned, its tokens current) or the end of the template ("").
@@ -252,7 +254,7 @@ func (tr *translator) statement(kw string) error {
 	defer func() { tr.open = tr.open[:len(tr.open)-1] }()
 	tr.toplevel = tr.inner == 0
 	switch kw {
-	case "for", "macro", "call", "filter", "set", "block", "with":
+	case "for", "macro", "call", "filter", "set", "block", "with", "autoescape":
 		tr.inner++
 		defer func() { tr.inner-- }()
 	}
@@ -309,7 +311,7 @@ func (tr *translator) statement(kw string) error {
 		tr.emit(&printStmt{stmtBase: tr.pos(), exprs: exprs})
 		return nil
 	case "autoescape":
-		return tr.errorf(&tr.toks[0], "{%% autoescape %%} is not supported: rendered files are configuration, not HTML")
+		return tr.autoescapeStatement()
 	}
 	switch kw {
 	case "elif", "else", "endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "endblock", "endwith", "endraw":
@@ -377,6 +379,9 @@ func (tr *translator) forStatement() error {
 		return err
 	}
 	n.target = target
+	if targetBinds(target, "loop") {
+		return tr.errorf(&tr.toks[1], "Can't assign to special loop variable in for-loop target")
+	}
 	if err := tr.expect(tokName, "in"); err != nil {
 		return err
 	}
@@ -715,6 +720,27 @@ func (tr *translator) fromStatement() error {
 	return nil
 }
 
+// autoescapeStatement: autoescaping is off and stays off; turning it on is
+// refused when it runs, so that a branch never taken still renders.
+func (tr *translator) autoescapeStatement() error {
+	e, err := tr.parseExpr(true)
+	if err != nil {
+		return err
+	}
+	if err := tr.end(); err != nil {
+		return err
+	}
+	tr.emit(&autoescapeStmt{stmtBase: tr.pos(), value: e})
+	if _, err := tr.body("endautoescape"); err != nil {
+		return err
+	}
+	if err := tr.end(); err != nil {
+		return err
+	}
+	tr.out.WriteString("{% jx_end %}")
+	return nil
+}
+
 func (tr *translator) withStatement() error {
 	n := &withStmt{stmtBase: tr.pos()}
 	for tr.peek() != nil {
@@ -786,6 +812,20 @@ func (tr *translator) parseAssignTarget(withTuple, nameOnly bool, extraEnd []str
 		return nil, tr.errorf(start, "can't assign to %s", targetKind(e))
 	}
 	return t, nil
+}
+
+func targetBinds(t target, name string) bool {
+	switch x := t.(type) {
+	case *nameTarget:
+		return x.name == name
+	case *tupleTarget:
+		for _, it := range x.items {
+			if targetBinds(it, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func targetKind(e expr) string {
@@ -1130,7 +1170,8 @@ func (tr *translator) parsePrimary() (expr, error) {
 	case tokInt:
 		n, err := strconv.Atoi(t.val)
 		if err != nil {
-			return nil, tr.errorf(t, "integer %s is too large: numbers here are 64-bit", t.val)
+			// Python's ints grow; fail only if the number is used.
+			return &overflowExpr{literal: t.val}, nil
 		}
 		return &constExpr{v: n}, nil
 	case tokFloat:

@@ -133,11 +133,8 @@ func (t *tokenizer) number() (token, error) {
 			if q < len(s) && digit(s[q]) {
 				q = digitsRun(s, q, digit)
 				t.pos = q
-				n, ok := new(big.Int).SetString(strings.ReplaceAll(s[start+2:q], "_", ""), base)
-				if !ok || !n.IsInt64() {
-					return token{}, t.lexer.errorf(start, "integer %s is too large", s[start:q])
-				}
-				return token{kind: tokInt, val: strconv.FormatInt(n.Int64(), 10), pos: start}, nil
+				n, _ := new(big.Int).SetString(strings.ReplaceAll(s[start+2:q], "_", ""), base)
+				return token{kind: tokInt, val: n.String(), pos: start}, nil
 			}
 		}
 		// A decimal zero is 0(_?0)*: "012" is 0 followed by 12.

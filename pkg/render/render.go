@@ -69,7 +69,9 @@
 //	  with/without context)
 //	{% import … as m %}, {% from … import … %}      yes, without context unless "with context",
 //	                                                as in Jinja: imported macros don't see env
-//	{% autoescape %}                                no: HTML escaping has no use for config files
+//	{% autoescape false %}                          yes (autoescaping is off anyway)
+//	{% autoescape true %}                           no, an error when it runs: HTML escaping has no
+//	                                                use for config files
 //	{% do %} {% break %} {% continue %} {% trans %}  no: Jinja2 extensions, off by default there too
 //	line statements, custom delimiters              no: not enabled in the reference
 //	literals: strings (Python escapes but \N{…}),   yes
@@ -137,7 +139,10 @@
 // Printing, testing the truth of, iterating, comparing or computing with an
 // undefined variable, or reading one of its attributes, is an error naming
 // the file, line and variable (`default(…)` and `is defined` still work).
-// Syntax errors name the file, line and column.
+// Other errors name the file, line and column of the tag that failed;
+// syntax errors the file, line and column of the offending token. What
+// Jinja2 accepts when parsing is accepted here too, even in a branch never
+// taken (but unknown filters and tests, see above).
 package render
 
 import (

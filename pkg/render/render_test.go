@@ -96,7 +96,8 @@ func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
 		{"a\n  {{ env.X + }}", "expected an expression", 2, 14},
 		{"{% if true %}\nno end", "never closed", 2, 1},
 		{"x\n{% do x %}", "unknown tag 'do'", 2, 4},
-		{"x\n  {% autoescape true %}{% endautoescape %}", "not supported", 2, 6},
+		{"{% for (a, loop) in x %}{% endfor %}", "special loop variable", 1, 8},
+		{"{% for x in y %}{% extends 'b.j2' %}{% endfor %}", "non top-level", 1, 20},
 		{"{% for (a, 1) in x %}{% endfor %}", "can't assign", 1, 8},
 		{"{% macro m(a=1, b) %}{% endmacro %}", "non-default argument", 1, 17},
 		{"{% block a %}{% endblock %}{% block a %}{% endblock %}", "defined twice", 1, 37},
@@ -111,6 +112,38 @@ func TestSyntaxErrorsNameFileLineAndColumn(t *testing.T) {
 		assert.Equal(t, "bad.j2", se.File)
 		assert.Equal(t, tc.line, se.Line, tc.src)
 		assert.Equal(t, tc.col, se.Col, tc.src)
+	}
+}
+
+func TestRuntimeErrorsNameFileLineAndColumn(t *testing.T) {
+	for _, tc := range []struct{ src, msg, where string }{
+		{"x\n  {% autoescape true %}{% endautoescape %}", "not supported", "t.j2:2:3:"},
+		{"{{ 99999999999999999999999 }}", "too large", "t.j2:1:1:"},
+		{"a\n\n {{ 1 + 'a' }}", "unsupported operand", "t.j2:3:2:"},
+		{"{% macro m() %}{{ 1 // 0 }}{% endmacro %}\n{{ m() }}", "division", "t.j2:1:16:"},
+	} {
+		_, err := String("t.j2", tc.src, nil)
+		var re *RuntimeError
+		require.ErrorAs(t, err, &re, tc.src)
+		assert.ErrorContains(t, err, tc.msg, tc.src)
+		assert.ErrorContains(t, err, tc.where, tc.src)
+	}
+}
+
+// TestNeverTakenBranchesParse: what Jinja2 accepts when parsing must not be
+// refused here because it would fail when it runs.
+func TestNeverTakenBranchesParse(t *testing.T) {
+	for _, src := range []string{
+		"{% if false %}{% for (k, v) in nothing.items() %}{{ k }}{% endfor %}{% endif %}ok",
+		"{% if false %}{{ 99999999999999999999999 }}{% endif %}ok",
+		"{% if false %}{% autoescape true %}x{% endautoescape %}{% endif %}ok",
+		"{% if false %}{% include 'missing.j2' %}{% import 'missing.j2' as m %}{% endif %}ok",
+		"{% if false %}{{ undefined_function(1)[2].x }}{% endif %}ok",
+		"{% if false %}{% extends 'missing.j2' %}{% endif %}ok",
+	} {
+		got, err := String("t.j2", src, nil)
+		require.NoError(t, err, src)
+		assert.Equal(t, "ok", got, src)
 	}
 }
 
