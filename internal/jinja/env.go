@@ -112,9 +112,6 @@ type Template struct {
 	blocks map[string]*blockStmt
 }
 
-// Name is the template's name.
-func (t *Template) Name() string { return t.name }
-
 // Parse parses Jinja source. name is used in error messages.
 func (e *Env) Parse(name, src string) (*Template, error) {
 	return e.parse(name, name, src)

@@ -325,7 +325,7 @@ func (t *tupleTarget) bind(r *renderer, f *frame, v any) {
 type nsTarget struct{ ns, attr string }
 
 func (t *nsTarget) bind(r *renderer, _ *frame, v any) {
-	ns, ok := r.lookup(t.ns).(*Namespace)
+	ns, ok := r.lookup(t.ns).(*namespace)
 	if !ok {
 		throw("cannot assign attribute on non-namespace object")
 	}
@@ -499,7 +499,7 @@ func (s *macroStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 
 func (s *macroStmt) Execute(ctx *pongo2.ExecutionContext, _ pongo2.TemplateWriter) *pongo2.Error {
 	r := rendererOf(ctx)
-	r.frame.set(s.name, &Macro{def: s, name: s.name, closure: r.frame, tc: r.tc})
+	r.frame.set(s.name, &macro{def: s, name: s.name, closure: r.frame, tc: r.tc})
 	return nil
 }
 
@@ -516,7 +516,7 @@ func (s *callBlockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 func (s *callBlockStmt) Execute(ctx *pongo2.ExecutionContext, w pongo2.TemplateWriter) (perr *pongo2.Error) {
 	r := rendererOf(ctx)
 	defer catch(&s.stmtBase, &perr)
-	caller := &Macro{def: s.caller, name: "", closure: r.frame, tc: r.tc}
+	caller := &macro{def: s.caller, name: "", closure: r.frame, tc: r.tc}
 	var fn any
 	if ga, ok := s.call.fn.(*getattrExpr); ok {
 		fn = getattr(ga.obj.eval(r), ga.name, ga.path)

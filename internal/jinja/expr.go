@@ -344,7 +344,7 @@ func (e *callExpr) eval(r *renderer) any {
 // call calls a callable template value.
 func call(r *renderer, fn any, a *args) any {
 	switch f := fn.(type) {
-	case *Macro:
+	case *macro:
 		return f.call(r, a)
 	case builtin:
 		return f.fn(r, a)

@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -77,21 +76,6 @@ func init() {
 		"wordwrap":  filterWordwrap,
 		"xmlattr":   filterXMLAttr,
 	}
-}
-
-// FilterNames lists the supported filters.
-func FilterNames() []string { return sortedNames(filters) }
-
-// TestNames lists the supported tests.
-func TestNames() []string { return sortedNames(tests) }
-
-func sortedNames[V any](registry map[string]V) []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // softStr is Jinja's soft_str: str(), but Markup stays Markup.

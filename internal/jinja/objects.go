@@ -9,16 +9,16 @@ import (
 
 // --- macros ---
 
-// Macro is a {% macro %} (or the caller of a {% call %} block) bound to
+// macro is a {% macro %} (or the caller of a {% call %} block) bound to
 // the scope it was defined in.
-type Macro struct {
+type macro struct {
 	def     *macroStmt
 	name    string
 	closure *frame
 	tc      *tctx
 }
 
-func (m *Macro) attr(name string) (any, bool) {
+func (m *macro) attr(name string) (any, bool) {
 	d := m.def
 	switch name {
 	case "name":
@@ -40,7 +40,7 @@ func (m *Macro) attr(name string) (any, bool) {
 
 // call binds arguments the way Jinja's Macro.__call__ does and renders the
 // body in a new scope whose parent is the one the macro was defined in.
-func (m *Macro) call(r *renderer, a *args) any {
+func (m *macro) call(r *renderer, a *args) any {
 	d := m.def
 	n := len(d.params)
 	values := make([]any, n)
@@ -105,10 +105,12 @@ func (m *Macro) call(r *renderer, a *args) any {
 		throw("maximum recursion depth exceeded")
 	}
 	f := &frame{parent: m.closure, names: make([]string, 0, n+2), vals: make([]any, 0, n+2)}
-	saved, savedTop := r.frame, r.top
-	r.frame, r.top = f, false
+	// The body runs in the context of the template that defined it (its
+	// blocks), and top-level output rules don't apply inside.
+	saved, savedTop, savedTC := r.frame, r.top, r.tc
+	r.frame, r.top, r.tc = f, false, m.tc
 	r.depth++
-	defer func() { r.frame, r.top = saved, savedTop; r.depth-- }()
+	defer func() { r.frame, r.top, r.tc = saved, savedTop, savedTC; r.depth-- }()
 	firstDefault := n - len(d.defaults)
 	for i, p := range d.params {
 		v := values[i]
@@ -227,9 +229,9 @@ func (l *loopCtx) call(r *renderer, a *args) any {
 
 // --- namespace, cycler, joiner ---
 
-// Namespace is namespace(): attributes that {% set ns.x = … %} can change
+// namespace is namespace(): attributes that {% set ns.x = … %} can change
 // from inside loops.
-type Namespace struct{ attrs *Dict }
+type namespace struct{ attrs *Dict }
 
 type cycler struct {
 	items []any
@@ -410,5 +412,5 @@ func dictUpdate(d *Dict, src any) {
 
 func globalNamespace(_ *renderer, a *args) any {
 	d := globalDict(nil, a).(*Dict)
-	return &Namespace{attrs: d}
+	return &namespace{attrs: d}
 }

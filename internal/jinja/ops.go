@@ -481,7 +481,7 @@ func contains(hay, needle any) bool {
 			return false
 		}
 		return (n-h.start)%h.step == 0
-	case *Namespace:
+	case *namespace:
 		throw("argument of type 'Namespace' is not iterable")
 	}
 	if !iterable(hay) {
@@ -544,7 +544,7 @@ func item(obj, key any) (any, bool) {
 			return x.getStr(s)
 		}
 		return x.Get(key)
-	case *Namespace:
+	case *namespace:
 		return nil, false
 	case *module:
 		return nil, false
@@ -613,13 +613,13 @@ func isASCII(s string) bool {
 // built-in types, and the attributes of the runtime's objects.
 func attribute(obj any, name string) (any, bool) {
 	switch x := obj.(type) {
-	case *Namespace:
+	case *namespace:
 		return x.attrs.getStr(name)
 	case *loopCtx:
 		return x.attr(name)
 	case *module:
 		return x.attr(name)
-	case *Macro:
+	case *macro:
 		return x.attr(name)
 	case groupTuple:
 		switch name {

@@ -239,16 +239,6 @@ func (tr *translator) text(s string) {
 	tr.out.WriteString(s)
 }
 
-// bodyUntil translates a statement's body up to one of ends and checks
-// that nothing follows the end keyword but, for named ends, the name.
-func (tr *translator) bodyUntil(ends ...string) (string, error) {
-	end, err := tr.body(ends...)
-	if err != nil {
-		return "", err
-	}
-	return end, nil
-}
-
 func (tr *translator) statement(kw string) error {
 	tr.open = append(tr.open, openTag{kw: kw, line: tr.seg.line})
 	defer func() { tr.open = tr.open[:len(tr.open)-1] }()

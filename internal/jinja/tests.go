@@ -50,7 +50,7 @@ func init() {
 		}),
 		"callable": is(func(v any) bool {
 			switch v.(type) {
-			case *Macro, builtin, *boundMethod, *loopCtx, *joiner, *undefined:
+			case *macro, builtin, *boundMethod, *loopCtx, *joiner, *undefined:
 				return true
 			}
 			return false
@@ -117,7 +117,7 @@ func sameAs(a, b any) bool {
 	case int:
 		y, ok := b.(int)
 		return ok && x == y && x >= -5 && x <= 256
-	case *List, *Dict, *Macro, *Namespace:
+	case *List, *Dict, *macro, *namespace:
 		return a == b
 	}
 	return false

@@ -393,11 +393,11 @@ func writeRepr(b *strings.Builder, v any) {
 	case groupTuple:
 		// Jinja's _GroupTuple prints as the plain tuple it is.
 		writeSeq(b, "(", ")", []any{x.grouper, x.list}, false)
-	case *Namespace:
+	case *namespace:
 		b.WriteString("<Namespace ")
 		writeRepr(b, x.attrs)
 		b.WriteByte('>')
-	case *Macro:
+	case *macro:
 		if x.name == "" {
 			b.WriteString("<Macro anonymous>")
 		} else {
@@ -553,9 +553,9 @@ func typeName(v any) string {
 		return x.kind
 	case *undefined:
 		return "Undefined"
-	case *Macro:
+	case *macro:
 		return "Macro"
-	case *Namespace:
+	case *namespace:
 		return "Namespace"
 	case *loopCtx:
 		return "LoopContext"
@@ -589,8 +589,7 @@ func toNumber(v any) (f float64, i int, isInt, ok bool) {
 	return 0, 0, false, false
 }
 
-// sequence returns the items of a list, tuple or range, the types that
-// compare and concatenate element-wise.
+// equal is Python's ==.
 func equal(a, b any) bool {
 	// The lenient undefined equals only its kind; the strict one fails.
 	if u, ok := a.(*undefined); ok && u.lenient {
@@ -784,7 +783,7 @@ func length(v any) int {
 		return len(x.d.keys)
 	case groupTuple:
 		return 2
-	case *Namespace:
+	case *namespace:
 	case *undefined:
 		if x.lenient {
 			return 0

@@ -529,7 +529,25 @@ func (g *fgen) piece(depth int) *fnode {
 		}
 		return g.print()
 	}
-	switch g.n(26) {
+	switch g.n(29) {
+	case 26:
+		g.push()
+		body := g.body(2, depth-1)
+		g.pop()
+		return st(g.tag("autoescape false"), body, g.tag("endautoescape"))
+	case 27:
+		a, b := g.fresh("w"), g.fresh("w")
+		g.push()
+		head := []any{"with ", a, " = ", g.expr(tInt, 1), ", ", b, " = ", pick(g, "n", "s", a)}
+		g.bind(fvar{a, tInt})
+		g.bind(fvar{b, tAny})
+		body := g.body(2, depth-1)
+		g.pop()
+		return st(g.tag(head...), body, g.tag("endwith"), st("{{ ", a, " is defined }}"))
+	case 28:
+		x := g.fresh("x")
+		return st(g.tag("for ", x, " in nums"), g.tag("for y in names if loop.index > 1 or y is upper"),
+			st("{{ loop.index }}{{ y }}"), g.tag("endfor"), g.tag("endfor"))
 	case 22:
 		return g.loopExtras(depth)
 	case 23:
