@@ -4,20 +4,27 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 )
 
 // urlize and wordwrap: ports of Jinja's utils.urlize and of Python's
 // textwrap, which wordwrap uses.
 
+// The urlize patterns are compiled on first use: their Unicode classes
+// make them costly to build at every program start.
 var (
-	httpRE      = regexp.MustCompile(`(?i)^((https?://|www\.)(([\p{L}\p{N}\p{Mn}_%-]+\.)+)?([a-z]{2,63}|xn--[\p{L}\p{N}\p{Mn}_%]{2,59})|([\p{L}\p{N}\p{Mn}_%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?://)((([\d]{1,3})(\.[\d]{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::[\d]{1,5})?(?:[/?#]\S*)?\n?$`)
-	emailRE     = regexp.MustCompile(`^\S+@[\p{L}\p{N}\p{Mn}_][\p{L}\p{N}\p{Mn}_.-]*\.[\p{L}\p{N}\p{Mn}_]+\n?$`)
-	uriSchemeRE = regexp.MustCompile(`^([\p{L}\p{N}\p{Mn}_.+-]{2,}:(/){0,2})$`)
-	spaceSplit  = regexp.MustCompile(`\s+`)
-	headRE      = regexp.MustCompile(`^([(<]|&lt;)+`)
-	tailRE      = regexp.MustCompile(`([)>.,\n]|&gt;)+$`)
+	httpRE      = lazyRegexp(`(?i)^((https?://|www\.)(([\p{L}\p{N}\p{Mn}_%-]+\.)+)?([a-z]{2,63}|xn--[\p{L}\p{N}\p{Mn}_%]{2,59})|([\p{L}\p{N}\p{Mn}_%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?://)((([\d]{1,3})(\.[\d]{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::[\d]{1,5})?(?:[/?#]\S*)?\n?$`)
+	emailRE     = lazyRegexp(`^\S+@[\p{L}\p{N}\p{Mn}_][\p{L}\p{N}\p{Mn}_.-]*\.[\p{L}\p{N}\p{Mn}_]+\n?$`)
+	uriSchemeRE = lazyRegexp(`^([\p{L}\p{N}\p{Mn}_.+-]{2,}:(/){0,2})$`)
+	spaceSplit  = lazyRegexp(`\s+`)
+	headRE      = lazyRegexp(`^([(<]|&lt;)+`)
+	tailRE      = lazyRegexp(`([)>.,\n]|&gt;)+$`)
 )
+
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // filterURLize is urlize(trim_url_limit=None, nofollow=False, target=None,
 // rel=None, extra_schemes=None) with Jinja's default policies (rel
@@ -48,7 +55,7 @@ func filterURLize(_ *renderer, v any, a *args) any {
 		if _, isNone := p[4].(none); !isNone {
 			for _, s := range items(mustDefined(p[4])) {
 				ss := str(s)
-				if !uriSchemeRE.MatchString(ss) {
+				if !uriSchemeRE().MatchString(ss) {
 					throw("%s is not a valid URI scheme prefix.", strRepr(ss))
 				}
 				schemes = append(schemes, ss)
@@ -72,12 +79,12 @@ func filterURLize(_ *renderer, v any, a *args) any {
 	last := 0
 	word := func(w string) {
 		head, middle, tail := "", w, ""
-		if m := headRE.FindString(middle); m != "" {
+		if m := headRE().FindString(middle); m != "" {
 			head, middle = m, middle[len(m):]
 		}
 		if strings.HasSuffix(middle, ")") || strings.HasSuffix(middle, ">") || strings.HasSuffix(middle, ".") ||
 			strings.HasSuffix(middle, ",") || strings.HasSuffix(middle, "\n") || strings.HasSuffix(middle, "&gt;") {
-			if loc := tailRE.FindStringIndex(middle); loc != nil {
+			if loc := tailRE().FindStringIndex(middle); loc != nil {
 				tail, middle = middle[loc[0]:], middle[:loc[0]]
 			}
 		}
@@ -93,15 +100,15 @@ func filterURLize(_ *renderer, v any, a *args) any {
 			}
 		}
 		switch {
-		case httpRE.MatchString(middle):
+		case httpRE().MatchString(middle):
 			href := middle
 			if !strings.HasPrefix(middle, "https://") && !strings.HasPrefix(middle, "http://") {
 				href = "https://" + middle
 			}
 			middle = `<a href="` + href + `"` + relAttr + targetAttr + `>` + trim(middle) + `</a>`
-		case strings.HasPrefix(middle, "mailto:") && emailRE.MatchString(middle[7:]):
+		case strings.HasPrefix(middle, "mailto:") && emailRE().MatchString(middle[7:]):
 			middle = `<a href="` + middle + `">` + middle[7:] + `</a>`
-		case strings.Contains(middle, "@") && !strings.HasPrefix(middle, "www.") && !strings.Contains(middle, ":") && emailRE.MatchString(middle):
+		case strings.Contains(middle, "@") && !strings.HasPrefix(middle, "www.") && !strings.Contains(middle, ":") && emailRE().MatchString(middle):
 			middle = `<a href="mailto:` + middle + `">` + middle + `</a>`
 		default:
 			for _, s := range schemes {
@@ -112,7 +119,7 @@ func filterURLize(_ *renderer, v any, a *args) any {
 		}
 		b.WriteString(head + middle + tail)
 	}
-	for _, loc := range spaceSplit.FindAllStringIndex(text, -1) {
+	for _, loc := range spaceSplit().FindAllStringIndex(text, -1) {
 		word(text[last:loc[0]])
 		b.WriteString(text[loc[0]:loc[1]])
 		last = loc[1]
