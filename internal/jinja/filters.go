@@ -97,28 +97,22 @@ func strFilter(name string, fn func(string) string) filterFunc {
 	}
 }
 
-var wordBeginning = regexp.MustCompile(`[-\s({\[<]+`)
-
 // jinjaTitle is Jinja's title filter: the first character of every word
 // upper-cased and the rest lower-cased, words starting after spaces,
-// hyphens and opening brackets.
+// hyphens and opening brackets (each run of those being a "word" too).
 func jinjaTitle(s string) string {
 	var b strings.Builder
-	last := 0
-	word := func(w string) {
-		if w == "" {
-			return
+	sep := func(r rune) bool { return r == '-' || pySpace(r) || strings.ContainsRune("({[<", r) }
+	rs := []rune(s)
+	for i := 0; i < len(rs); {
+		j := i + 1
+		for j < len(rs) && sep(rs[j]) == sep(rs[i]) {
+			j++
 		}
-		r := []rune(w)
-		b.WriteString(pyUpper(string(r[0])))
-		b.WriteString(pyLower(string(r[1:])))
+		b.WriteString(pyUpper(string(rs[i])))
+		b.WriteString(pyLower(string(rs[i+1 : j])))
+		i = j
 	}
-	for _, m := range wordBeginning.FindAllStringIndex(s, -1) {
-		word(s[last:m[0]])
-		word(s[m[0]:m[1]])
-		last = m[1]
-	}
-	word(s[last:])
 	return b.String()
 }
 

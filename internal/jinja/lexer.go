@@ -3,7 +3,6 @@ package jinja
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -105,7 +104,7 @@ func lex(file, src string) ([]segment, error) {
 func (l *lexer) stripBefore(text string, sign byte, block, lineStarting bool) string {
 	switch {
 	case sign == '-':
-		return strings.TrimRightFunc(text, unicode.IsSpace)
+		return strings.TrimRightFunc(text, pySpace)
 	case sign != '+' && block:
 		lpos := strings.LastIndexByte(text, '\n') + 1
 		if (lpos > 0 || lineStarting) && lpos < len(text) && isBlank(text[lpos:]) {
@@ -119,7 +118,7 @@ func (l *lexer) stripBefore(text string, sign byte, block, lineStarting bool) st
 // Python's \s sees it.
 func isBlank(s string) bool {
 	for _, r := range s {
-		if !unicode.IsSpace(r) && r != '\x1c' && r != '\x1d' && r != '\x1e' && r != '\x1f' {
+		if !pySpace(r) {
 			return false
 		}
 	}
@@ -160,7 +159,7 @@ func (l *lexer) afterEnd(pos int, sign byte, trim bool) int {
 	case sign == '-':
 		for pos < len(l.src) {
 			r, n := utf8.DecodeRuneInString(l.src[pos:])
-			if !unicode.IsSpace(r) {
+			if !pySpace(r) {
 				break
 			}
 			pos += n
@@ -287,7 +286,7 @@ func (l *lexer) raw(start, bodyStart int, openSign byte) (int, error) {
 func skipSpaces(s string, p int) int {
 	for p < len(s) {
 		r, n := utf8.DecodeRuneInString(s[p:])
-		if !unicode.IsSpace(r) {
+		if !pySpace(r) {
 			break
 		}
 		p += n

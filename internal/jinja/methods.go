@@ -75,10 +75,17 @@ func builtinMethod(obj any, name string) (methodFunc, bool) {
 
 // --- str ---
 
-// pySpace is Python's str.isspace for one character.
+// pySpace is Python's str.isspace for one character (and what \s matches
+// in Python's re): Go's unicode.IsSpace plus the separators \x1c-\x1f.
 func pySpace(r rune) bool {
 	return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f
 }
+
+// Python's \s and \S, for Go regexps, whose own are ASCII-only.
+const (
+	reSpace    = `[\t\n\v\f\r\x1c-\x1f\x{85}\p{Z}]`
+	reNonSpace = `[^\t\n\v\f\r\x1c-\x1f\x{85}\p{Z}]`
+)
 
 func needStr(fn string, v any) string {
 	switch x := v.(type) {

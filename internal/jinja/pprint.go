@@ -125,7 +125,7 @@ func (pp *pprinter) items(b *strings.Builder, list []any, indent, allowance, lev
 	}
 }
 
-var spaceRuns = regexp.MustCompile(`\S*\s*`)
+var spaceRuns = regexp.MustCompile(reNonSpace + `*` + reSpace + `*`)
 
 func (pp *pprinter) str(b *strings.Builder, s string, indent, allowance, level int) {
 	if s == "" {

@@ -14,10 +14,10 @@ import (
 // The urlize patterns are compiled on first use: their Unicode classes
 // make them costly to build at every program start.
 var (
-	httpRE      = lazyRegexp(`(?i)^((https?://|www\.)(([\p{L}\p{N}\p{Mn}_%-]+\.)+)?([a-z]{2,63}|xn--[\p{L}\p{N}\p{Mn}_%]{2,59})|([\p{L}\p{N}\p{Mn}_%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?://)((([\d]{1,3})(\.[\d]{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::[\d]{1,5})?(?:[/?#]\S*)?\n?$`)
-	emailRE     = lazyRegexp(`^\S+@[\p{L}\p{N}\p{Mn}_][\p{L}\p{N}\p{Mn}_.-]*\.[\p{L}\p{N}\p{Mn}_]+\n?$`)
+	httpRE      = lazyRegexp(`(?i)^((https?://|www\.)(([\p{L}\p{N}\p{Mn}_%-]+\.)+)?([a-z]{2,63}|xn--[\p{L}\p{N}\p{Mn}_%]{2,59})|([\p{L}\p{N}\p{Mn}_%-]{2,63}\.)+(com|net|int|edu|gov|org|info|mil)|(https?://)((([\d]{1,3})(\.[\d]{1,3}){3})|(\[([\da-f]{0,4}:){2}([\da-f]{0,4}:?){1,6}\])))(?::[\d]{1,5})?(?:[/?#]` + reNonSpace + `*)?\n?$`)
+	emailRE     = lazyRegexp(`^` + reNonSpace + `+@[\p{L}\p{N}\p{Mn}_][\p{L}\p{N}\p{Mn}_.-]*\.[\p{L}\p{N}\p{Mn}_]+\n?$`)
 	uriSchemeRE = lazyRegexp(`^([\p{L}\p{N}\p{Mn}_.+-]{2,}:(/){0,2})$`)
-	spaceSplit  = lazyRegexp(`\s+`)
+	spaceSplit  = lazyRegexp(reSpace + `+`)
 	headRE      = lazyRegexp(`^([(<]|&lt;)+`)
 	tailRE      = lazyRegexp(`([)>.,\n]|&gt;)+$`)
 )

@@ -591,7 +591,13 @@ func toNumber(v any) (f float64, i int, isInt, ok bool) {
 
 // equal is Python's ==.
 func equal(a, b any) bool {
-	// The lenient undefined equals only its kind; the strict one fails.
+	// The strict undefined fails whichever side it is on; the lenient one
+	// equals only its kind.
+	for _, x := range [2]any{a, b} {
+		if u, ok := x.(*undefined); ok && !u.lenient {
+			u.fail()
+		}
+	}
 	if u, ok := a.(*undefined); ok && u.lenient {
 		w, ok := b.(*undefined)
 		if ok && !w.lenient {

@@ -172,6 +172,10 @@ func strLit(s string, dq bool) string {
 }
 
 func (g *fgen) strLit() *fnode {
+	if g.chance(0.05) { // escapes as written in templates
+		return ex(pick(g, `'\x41\x7e'`, `'\u00e9\U0001F600'`, `'\101\0'`, `'\d\w'`, `"a\\b"`, `'\a\b\f\v'`, `'tab\
+cont'`))
+	}
 	return ex(strLit(pick(g, fuzzStrings...), g.chance(0.3)))
 }
 
@@ -501,7 +505,8 @@ func (g *fgen) tag(inner ...any) *fnode {
 }
 
 func (g *fgen) text() *fnode {
-	return st(pick(g, "", "\n", "  ", "x", "a b", " \n  ", "\t", "line\n", "\n  \n", "{", "}", "#", "%", "  - item\n", "key: ", "\n    ", ": ", "é"))
+	return st(pick(g, "", "\n", "  ", "x", "a b", " \n  ", "\t", "line\n", "\n  \n", "{", "}", "#", "%", "  - item\n", "key: ", "\n    ", ": ", "é",
+		"\r\n", "\r\n  ", "\u00a0 ", " \t ", "\x0b", "\u3000", "\n\x0c"))
 }
 
 func (g *fgen) print() *fnode {
