@@ -67,13 +67,10 @@ func parseTag(doc *pongo2.Parser, start *pongo2.Token, arguments *pongo2.Parser)
 	return stmt, nil
 }
 
-// wrap reads a body up to one of ends and returns it with the end found.
-func wrap(doc *pongo2.Parser, ends ...string) (*pongo2.NodeWrapper, string, *pongo2.Error) {
+// wrap reads a body up to one of ends.
+func wrap(doc *pongo2.Parser, ends ...string) (*pongo2.NodeWrapper, *pongo2.Error) {
 	w, _, err := doc.WrapUntilTag(ends...)
-	if err != nil {
-		return nil, "", err
-	}
-	return w, w.Endtag, nil
+	return w, err
 }
 
 // --- the renderer: one per execution ---
@@ -82,6 +79,8 @@ type renderer struct {
 	env   *Env
 	frame *frame
 	tc    *tctx
+	// p2 is a pongo2 execution context of this render, to run bodies
+	// with: the tags only use it to find the renderer.
 	p2    *pongo2.ExecutionContext
 	depth int
 	// top is set while top-level code of a template runs: the code whose
@@ -269,7 +268,7 @@ func (s *ifStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 		n++
 	}
 	for range n {
-		w, _, err := wrap(doc, "jx_elif", "jx_else", "jx_end")
+		w, err := wrap(doc, "jx_elif", "jx_else", "jx_end")
 		if err != nil {
 			return err
 		}
@@ -345,11 +344,11 @@ type forStmt struct {
 
 func (s *forStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	if s.body, _, err = wrap(doc, "jx_else", "jx_end"); err != nil {
+	if s.body, err = wrap(doc, "jx_else", "jx_end"); err != nil {
 		return err
 	}
 	if s.hasElse {
-		s.els, _, err = wrap(doc, "jx_end")
+		s.els, err = wrap(doc, "jx_end")
 	}
 	return err
 }
@@ -435,7 +434,7 @@ type setBlockStmt struct {
 
 func (s *setBlockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	s.body, _, err = wrap(doc, "jx_end")
+	s.body, err = wrap(doc, "jx_end")
 	return err
 }
 
@@ -455,7 +454,7 @@ type filterBlockStmt struct {
 
 func (s *filterBlockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	s.body, _, err = wrap(doc, "jx_end")
+	s.body, err = wrap(doc, "jx_end")
 	return err
 }
 
@@ -493,7 +492,7 @@ type macroStmt struct {
 
 func (s *macroStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	s.body, _, err = wrap(doc, "jx_end")
+	s.body, err = wrap(doc, "jx_end")
 	return err
 }
 
@@ -543,7 +542,7 @@ type withStmt struct {
 
 func (s *withStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	s.body, _, err = wrap(doc, "jx_end")
+	s.body, err = wrap(doc, "jx_end")
 	return err
 }
 
@@ -569,7 +568,7 @@ type autoescapeStmt struct {
 
 func (s *autoescapeStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	s.body, _, err = wrap(doc, "jx_end")
+	s.body, err = wrap(doc, "jx_end")
 	return err
 }
 
@@ -598,7 +597,7 @@ type blockStmt struct {
 
 func (s *blockStmt) parseBodies(doc *pongo2.Parser) *pongo2.Error {
 	var err *pongo2.Error
-	s.body, _, err = wrap(doc, "jx_end")
+	s.body, err = wrap(doc, "jx_end")
 	return err
 }
 

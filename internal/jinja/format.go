@@ -48,13 +48,19 @@ type fmtSpec struct {
 func percentFormat(format string, arg any, escapeHTML bool) string {
 	var pos []any
 	mapping, isMap := arg.(*Dict)
-	if t, ok := arg.(Tuple); ok {
+	// Python ignores unused arguments when the right operand has
+	// __getitem__ (a dict, but also a list or a range), not a tuple.
+	mappingLike := isMap
+	switch arg.(type) {
+	case *List, rangeVal:
+		mappingLike = true
+	}
+	if t, ok := asTuple(arg); ok {
 		pos = t
 	} else {
 		pos = []any{arg}
 	}
 	used := 0
-	usedMapping := false
 	next := func() any {
 		if used >= len(pos) {
 			throw("not enough arguments for format string")
@@ -96,7 +102,7 @@ func percentFormat(format string, arg any, escapeHTML bool) string {
 			if !ok {
 				throw("KeyError: %s", strRepr(key))
 			}
-			val, haveVal, usedMapping = v, true, true
+			val, haveVal = v, true
 			i = j
 		}
 		sp := fmtSpec{width: -1, prec: -1}
@@ -160,7 +166,7 @@ func percentFormat(format string, arg any, escapeHTML bool) string {
 		}
 		b.WriteString(formatOne(sp, val, escapeHTML))
 	}
-	if used < len(pos) && !(isMap && (usedMapping || used == 0)) {
+	if used < len(pos) && !mappingLike {
 		throw("not all arguments converted during string formatting")
 	}
 	return b.String()

@@ -721,7 +721,7 @@ func init() {
 		}, true),
 		"isspace":     strPredicate(pySpace, true),
 		"isascii":     strPredicate(func(r rune) bool { return r < 0x80 }, false),
-		"isprintable": strPredicate(func(r rune) bool { return r == ' ' || unicode.IsPrint(r) && !unicode.IsSpace(r) }, false),
+		"isprintable": strPredicate(unicode.IsPrint, false),
 		"isidentifier": func(_ *renderer, recv any, a *args) any {
 			a.bind("isidentifier")
 			s := str(recv)

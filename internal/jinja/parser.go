@@ -404,12 +404,19 @@ func (tr *translator) forStatement() error {
 	if end == "else" {
 		n.hasElse = true
 		tr.out.WriteString("{% jx_else %}")
-		if _, err := tr.body("endfor"); err != nil {
+		// A scoped block anywhere in the loop, else branch included,
+		// makes Jinja bind `loop`.
+		te := newTracker("")
+		tr.trackers = append(tr.trackers, te)
+		_, err := tr.body("endfor")
+		tr.trackers = tr.trackers[:len(tr.trackers)-1]
+		if err != nil {
 			return err
 		}
 		if err := tr.end(); err != nil {
 			return err
 		}
+		n.usesLoop = n.usesLoop || te.scopedBlock
 	}
 	tr.out.WriteString("{% jx_end %}")
 	return nil
