@@ -43,8 +43,8 @@ func init() {
 			return false
 		}),
 		"iterable": is(func(v any) bool {
-			if u, ok := v.(*undefined); ok {
-				u.fail()
+			if u, ok := v.(*undefined); ok && !u.lenient {
+				u.fail() // StrictUndefined.__iter__ fails; the plain one is empty
 			}
 			return iterable(v)
 		}),

@@ -248,10 +248,10 @@ func (d *Dict) copy() *Dict {
 // converted with Value then), such as a list that must be fetched.
 type Lazy func() any
 
-// Value converts Go data (strings, numbers, bools, nil, slices, maps,
-// structs as maps are not supported) into template values. Maps become
-// dicts iterating in sorted key order, since Go maps have none; pass a
-// *Dict to choose the order.
+// Value converts Go data (strings, numbers, bools, nil, and slices and
+// string-keyed maps of them) into template values; other Go values pass
+// as they are, opaque to templates. Maps become dicts iterating in sorted
+// key order, since Go maps have none; pass a *Dict to choose the order.
 func Value(v any) any {
 	switch x := v.(type) {
 	case nil:
