@@ -429,8 +429,7 @@ func cmpInt(a, b int) int {
 // contains is Python's `needle in hay`.
 func contains(hay, needle any) bool {
 	if u, ok := hay.(*undefined); ok && u.lenient {
-		mustDefined(needle)
-		return false
+		return false // iterating the plain Undefined yields nothing to compare
 	}
 	if u, ok := needle.(*undefined); ok && u.lenient && !isString(hay) {
 		mustDefined(hay)
