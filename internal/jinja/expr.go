@@ -102,8 +102,7 @@ type dictExpr struct{ keys, vals []expr }
 func (e *dictExpr) eval(r *renderer) any {
 	d := NewDict(len(e.keys))
 	for i, k := range e.keys {
-		key := mustDefined(k.eval(r))
-		d.Set(key, e.vals[i].eval(r))
+		d.Set(k.eval(r), e.vals[i].eval(r))
 	}
 	return d
 }

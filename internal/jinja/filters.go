@@ -414,6 +414,9 @@ func filterFirst(_ *renderer, v any, a *args) any {
 
 func filterLast(_ *renderer, v any, a *args) any {
 	a.bind("last")
+	if u, ok := v.(*undefined); ok && u.lenient {
+		v = Tuple{} // reversed() walks the plain Undefined as an empty sequence
+	}
 	switch mustDefined(v).(type) {
 	case *iterator:
 		throw("'%s' object is not reversible", typeName(v))

@@ -52,7 +52,7 @@ func percentFormat(format string, arg any, escapeHTML bool) string {
 	// __getitem__ (a dict, but also a list or a range), not a tuple.
 	mappingLike := isMap
 	switch arg.(type) {
-	case *List, rangeVal:
+	case *List, rangeVal, *undefined:
 		mappingLike = true
 	}
 	if t, ok := asTuple(arg); ok {

@@ -48,6 +48,8 @@ func TestRendersAsJinja2(t *testing.T) {
 		{`raw`, `{% raw %}{{ not a tag }}{% endraw %}`, `{{ not a tag }}`, ""},
 		{`blocks and self`, `{% block a %}A{% endblock %}{{ self.a() }}`, `AA`, ""},
 		{`cycler joiner`, `{% set c = cycler(1, 2) %}{{ c.next() }}{{ c.next() }}{{ c.next() }}{% set j = joiner('-') %}{% for x in 'ab' %}{{ j() }}{{ x }}{% endfor %}`, `121a-b`, ""},
+		{"plain undefined of an if without else", "{{ {(1 if false): 2} }}|{{ (1 if false)|last is defined }}|{{ (1 if false) is sequence }}|{{ (1 if false) is iterable }}|{{ 1 in (1 if false) }}|{{ '%s' % (1 if false) }}|{{ (1 if false)|list }}|{{ ('a' if false) == ('b' if false) }}", "{Undefined: 2}|False|True|True|False||[]|True", ""},
+		{"python formatting corners", `{{ 'a %s'|safe % '<' }}|{{ 'a' % [1, 2] }}|{{ '\xa0\u3000' }}|{{ ['\xa0'] }}`, "a &lt;|a|\u00a0\u3000|['\\xa0']", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tpl, err := env.Parse("t.j2", tc.src)

@@ -10,19 +10,22 @@ import (
 
 func binary(op string, a, b any) any {
 	mustDefined(a)
-	mustDefined(b)
-	switch op {
-	case "+":
-		return add(a, b)
-	case "*":
-		return mul(a, b)
-	case "%":
+	if op == "%" {
+		// The right operand is formatted, not computed with: an undefined
+		// fails (or not) where it is used.
 		switch x := a.(type) {
 		case string:
 			return percentFormat(x, b, false)
 		case Markup:
 			return Markup(percentFormat(string(x), b, true))
 		}
+	}
+	mustDefined(b)
+	switch op {
+	case "+":
+		return add(a, b)
+	case "*":
+		return mul(a, b)
 	}
 	x, xi, xInt, ok1 := toNumber(a)
 	y, yi, yInt, ok2 := toNumber(b)

@@ -36,9 +36,11 @@ func init() {
 		"string":  is(isString),
 		"mapping": is(func(v any) bool { _, ok := v.(*Dict); return ok }),
 		"sequence": is(func(v any) bool {
-			switch v.(type) {
+			switch x := v.(type) {
 			case string, Markup, *List, Tuple, *Dict, rangeVal, groupTuple:
 				return true
+			case *undefined:
+				return x.lenient // has __len__ and __getitem__
 			}
 			return false
 		}),

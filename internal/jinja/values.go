@@ -163,6 +163,11 @@ func hashKey(k any) (any, bool) {
 		return nil, false
 	case *List, *Dict:
 		return nil, false
+	case *undefined:
+		if x.lenient { // the plain Undefined hashes by its type
+			return tupleKey("undefined"), true
+		}
+		x.fail()
 	}
 	rv := reflect.ValueOf(k)
 	if rv.Comparable() {
