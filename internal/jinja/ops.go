@@ -429,24 +429,20 @@ func cmpInt(a, b int) int {
 	return 0
 }
 
-// contains is Python's `needle in hay`.
+// contains is Python's `needle in hay`. An undefined needle only fails
+// where Python would touch it: hashing, a string search, a comparison with
+// an item (an empty sequence compares nothing).
 func contains(hay, needle any) bool {
 	if u, ok := hay.(*undefined); ok && u.lenient {
 		return false // iterating the plain Undefined yields nothing to compare
 	}
-	if u, ok := needle.(*undefined); ok && u.lenient && !isString(hay) {
-		mustDefined(hay)
-		for _, x := range items(hay) {
-			if equal(x, needle) {
-				return true
-			}
-		}
-		return false
-	}
 	mustDefined(hay)
-	mustDefined(needle)
+	undef, needleUndefined := needle.(*undefined)
 	switch h := hay.(type) {
 	case string, Markup:
+		if needleUndefined {
+			mustDefined(needle)
+		}
 		s, ok := needle.(string)
 		if m, isMarkup := needle.(Markup); isMarkup {
 			s, ok = string(m), true
@@ -470,6 +466,12 @@ func contains(hay, needle any) bool {
 			return found
 		}
 	case rangeVal:
+		if needleUndefined {
+			if h.len() > 0 && !undef.lenient {
+				undef.fail()
+			}
+			return false
+		}
 		n, ok := repeatCount(needle)
 		if !ok {
 			if f, isF := needle.(float64); isF && f == math.Trunc(f) {
