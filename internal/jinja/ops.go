@@ -189,10 +189,11 @@ func add(a, b any) any {
 			out := make([]any, 0, len(x.Items)+len(y.Items))
 			return newList(append(append(out, x.Items...), y.Items...))
 		}
-	case Tuple:
-		if y, ok := b.(Tuple); ok {
-			out := make(Tuple, 0, len(x)+len(y))
-			return append(append(out, x...), y...)
+	case Tuple, groupTuple:
+		xs, _ := asTuple(x)
+		if ys, ok := asTuple(b); ok {
+			out := make(Tuple, 0, len(xs)+len(ys))
+			return append(append(out, xs...), ys...)
 		}
 	}
 	fx, xi, xInt, ok1 := toNumber(a)
@@ -262,7 +263,7 @@ func mul(a, b any) any {
 
 func isSequence(v any) bool {
 	switch v.(type) {
-	case string, Markup, *List, Tuple:
+	case string, Markup, *List, Tuple, groupTuple:
 		return true
 	}
 	return false
@@ -272,6 +273,9 @@ const maxRepeat = 1 << 22
 
 func repeat(v any, n int) (any, bool) {
 	n = max(n, 0)
+	if g, ok := v.(groupTuple); ok {
+		v = Tuple{g.grouper, g.list}
+	}
 	switch x := v.(type) {
 	case string:
 		if len(x)*n > maxRepeat {
@@ -522,7 +526,17 @@ func getitem(obj, key any, path string) any {
 	if u, ok := obj.(*undefined); ok {
 		u.fail()
 	}
-	mustDefined(key)
+	if u, ok := key.(*undefined); ok {
+		// Only a dict touches the key (to hash it); elsewhere the lookup
+		// fails and Jinja answers undefined.
+		if _, isDict := obj.(*Dict); isDict && !u.lenient {
+			u.fail()
+		}
+		if v, ok := item(obj, key); ok {
+			return v
+		}
+		return &undefined{name: path}
+	}
 	if sl, ok := key.(*sliceVal); ok {
 		if v, ok := slice(obj, sl); ok {
 			return v
@@ -753,6 +767,9 @@ func slice(obj any, s *sliceVal) (any, bool) {
 		return newList(out), ok
 	case Tuple:
 		out, ok := sliceItems(x, s)
+		return Tuple(out), ok
+	case groupTuple:
+		out, ok := sliceItems([]any{x.grouper, x.list}, s)
 		return Tuple(out), ok
 	case string:
 		if isASCII(x) {

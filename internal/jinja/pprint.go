@@ -65,6 +65,9 @@ func sortedKeysSafe(d *Dict) []any {
 }
 
 func (pp *pprinter) format(b *strings.Builder, v any, indent, allowance, level int) {
+	if g, ok := v.(groupTuple); ok {
+		v = Tuple{g.grouper, g.list} // pprint formats the named tuple as a tuple
+	}
 	rep := safeRepr(v)
 	if len([]rune(rep)) <= pp.width-indent-allowance {
 		b.WriteString(rep)
