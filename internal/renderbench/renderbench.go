@@ -51,8 +51,7 @@ services:
 // Source is Template for service n.
 func Source(n int) string { return strings.ReplaceAll(Template, "{{N}}", fmt.Sprint(n)) }
 
-// Env is the .env of the generated tree, and Data the context templates
-// see in the in-process benchmarks.
+// Env is the .env of the generated tree.
 const Env = "DOMAIN=example.com\nREPLICAS=2\nNETWORKS=Public, Private\nDEBUG=false\n"
 
 // WriteTree writes n templates (services/appN/docker-compose.appN.yml.j2)

@@ -34,7 +34,8 @@ import (
 // repetition limits, complex numbers, an unclosed {# at the very end;
 // also Jinja2's own 2-second timeout and outputs showing Python object
 // addresses. Never generated: unknown filters and tests (refused at parse
-// time even in branches never taken), the random filter, and
+// time even in branches never taken), constant expressions Jinja2 fails to
+// fold while compiling ([]|first as a dict key), the random filter, and
 // {% include … without context %} where Jinja 2 3.1.2 misplaces it.
 //
 //	go test ./pkg/render -run TestIntegrationJinjaFuzz            # 3000 cases, seed 1

@@ -252,7 +252,9 @@ func (g *fgen) strExpr(d int) *fnode {
 	case 28:
 		return ex("'{:>6}|{:^7.2f}|{!r}'.format(", s(), ", ", g.expr(tFloat, d), ", ", g.expr(tAny, d), ")")
 	case 29:
-		return ex(g.expr(tList, d), "|", pick(g, "first", "last"), "|string")
+		// A variable, not a literal: Jinja2 would fold []|first while
+		// compiling (a documented difference).
+		return ex(pick(g, "names", "nums", "empty", "nested"), "|", pick(g, "first", "last"), "|string")
 	case 30:
 		return ex("(", s(), " if ", g.expr(tBool, d), ")")
 	case 31:
@@ -346,7 +348,7 @@ func (g *fgen) intExpr(d int) *fnode {
 	case 12:
 		return ex(i(), "|abs")
 	case 13:
-		return ex(g.expr(tList, d), "|", pick(g, "max", "min"))
+		return ex(pick(g, "nums", "empty", "nums[1:]"), "|", pick(g, "max", "min"))
 	case 14:
 		return ex("nums[", i(), " % 4]")
 	case 15:

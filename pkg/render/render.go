@@ -132,6 +132,10 @@
 //     key order, having none of their own;
 //   - upper/lower/title follow Go's Unicode case tables (plus ß → SS), which
 //     Python's special cases beyond ß may not;
+//   - Jinja2 evaluates constant expressions while compiling; where that
+//     fails ([]|first used as a dict key or with ~, say), it refuses the
+//     whole template, even if the expression never runs: here it fails
+//     only when it runs;
 //   - error messages are this package's own, naming the file and line.
 //
 // # Strictness
