@@ -835,10 +835,19 @@ func filterRound(_ *renderer, v any, a *args) any {
 	}
 	if method != "common" {
 		scale := math.Pow(10, float64(prec))
-		if method == "ceil" {
-			return math.Ceil(f*scale) / scale
+		x := f * scale
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			throw("cannot convert float %s to integer", floatRepr(x))
 		}
-		return math.Floor(f*scale) / scale
+		if method == "ceil" {
+			x = math.Ceil(x)
+		} else {
+			x = math.Floor(x)
+		}
+		if x == 0 {
+			x = 0 // Python's ceil and floor return ints: no negative zero
+		}
+		return x / scale
 	}
 	if isInt {
 		if prec >= 0 {
