@@ -16,9 +16,9 @@ import (
 
 	"github.com/selfhosted-go/selfhosted/internal/backupbench"
 	"github.com/selfhosted-go/selfhosted/internal/provision"
+	"github.com/selfhosted-go/selfhosted/internal/renderbench"
+	"github.com/selfhosted-go/selfhosted/internal/startupbench"
 	"github.com/selfhosted-go/selfhosted/internal/uploadbench"
-	"github.com/selfhosted-go/selfhosted/pkg/render"
-	"github.com/selfhosted-go/selfhosted/pkg/run"
 
 	//mage:import
 	"github.com/selfhosted-go/selfhosted/targets"
@@ -45,6 +45,7 @@ var Aliases = map[string]interface{}{
 	"bench-render":     BenchRender,
 	"bench-upload":     BenchUpload,
 	"bench-backup":     BenchBackup,
+	"bench-startup":    BenchStartup,
 }
 
 // The integration tests need their components: test and test-integration provision them first.
@@ -86,39 +87,22 @@ func BenchBackup(ctx context.Context) error {
 	return backupbench.Run(ctx, os.Stdout, backupbench.Options{Module: module, MB: mb, Runs: runs})
 }
 
-// BenchRender compares the whole `go tool mage render` process with a plain Python Jinja2 render of the same tree.
+// BenchRender compares the whole `go tool mage render` process with a plain Python Jinja2 render of the same tree (RUNS=10).
 func BenchRender(ctx context.Context) error {
-	dir, err := os.MkdirTemp("", "selfhosted-bench-render-")
+	runs, _ := strconv.Atoi(os.Getenv("RUNS"))
+	module, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	const templates, runs = 180, 10
-	if err := render.WriteBenchTree(dir, templates); err != nil {
-		return err
-	}
-	script, err := render.PythonBenchScript(dir)
+	return renderbench.Run(ctx, os.Stdout, renderbench.Options{Module: module, Runs: runs})
+}
+
+// BenchStartup times `go tool mage` from start to the target's own work, against the compiled targets and upstream mage (RUNS=10).
+func BenchStartup(ctx context.Context) error {
+	runs, _ := strconv.Atoi(os.Getenv("RUNS"))
+	module, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	self, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	os.Setenv("CLOUDFLARE_IPS", "173.245.48.0/20,103.21.244.0/22,2400:cb00::/32")
-	timings, err := render.CompareProcesses(ctx, dir, runs, map[string]run.Command{
-		"go tool mage render": {Args: []string{"go", "tool", "mage", "-w", dir, "render"}, Dir: self},
-		"python3 jinja2":      {Args: []string{"/usr/bin/python3", script}},
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("%d templates, median of %d warm runs each:\n", templates, runs)
-	byName := map[string]time.Duration{}
-	for _, t := range timings {
-		byName[t.Name] = t.Median
-		fmt.Printf("  %-22s %8.1f ms\n", t.Name, float64(t.Median.Microseconds())/1000)
-	}
-	fmt.Printf("go tool mage render is %.1fx faster than the Python process\n", float64(byName["python3 jinja2"])/float64(byName["go tool mage render"]))
-	return nil
+	return startupbench.Run(ctx, os.Stdout, startupbench.Options{Module: module, Runs: runs})
 }

@@ -3,17 +3,20 @@ package targets
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/selfhosted-go/selfhosted/internal/confirm"
+	"github.com/selfhosted-go/selfhosted/internal/quietpipe"
 	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/converge"
 	"github.com/selfhosted-go/selfhosted/pkg/git"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/secrets"
 	"github.com/selfhosted-go/selfhosted/pkg/stack"
 )
 
@@ -44,25 +47,28 @@ func explain(err error) error {
 		return e
 	}
 	var (
-		lockErr      *remote.LockError
-		noStack      *remote.NoStackError
-		space        *remote.SpaceError
-		changed      *remote.ChangedError
-		unknownHost  *remote.UnknownHostError
-		noConfig     *remote.MissingConfigError
-		unknownRel   *remote.UnknownReleaseError
-		dirty        *git.DirtyError
-		failed       *stack.FailedError
-		unhealthy    *converge.UnhealthyError
-		noPrevious   *stack.NoPreviousReleaseError
-		lintErr      *stack.LintError
-		needsServer  *stack.NeedsServerError
-		noBackups    *stack.NoBackupServiceError
-		unknownSvc   *stack.UnknownServiceError
-		noFiles      *compose.NoComposeFilesError
-		noName       *compose.MissingProjectNameError
-		noContainers *compose.NoContainersError
-		exitErr      *run.ExitError
+		lockErr       *remote.LockError
+		noStack       *remote.NoStackError
+		space         *remote.SpaceError
+		changed       *remote.ChangedError
+		unknownHost   *remote.UnknownHostError
+		noConfig      *remote.MissingConfigError
+		unknownRel    *remote.UnknownReleaseError
+		dirty         *git.DirtyError
+		failed        *stack.FailedError
+		unhealthy     *converge.UnhealthyError
+		noPrevious    *stack.NoPreviousReleaseError
+		lintErr       *stack.LintError
+		needsServer   *stack.NeedsServerError
+		noBackups     *stack.NoBackupServiceError
+		unknownSvc    *stack.UnknownServiceError
+		noFiles       *compose.NoComposeFilesError
+		noName        *compose.MissingProjectNameError
+		noContainers  *compose.NoContainersError
+		exitErr       *run.ExitError
+		missingPlugin *compose.MissingPluginError
+		missingImages *compose.MissingImagesError
+		notIgnored    *secrets.NotIgnoredError
 	)
 	switch {
 	case errors.As(err, &lockErr):
@@ -98,48 +104,62 @@ func explain(err error) error {
 		return mg.Fatalf(2, "SERVICE=%s: the stack has no such service; its services: %s", unknownSvc.Service, strings.Join(unknownSvc.Services, ", "))
 	case errors.As(err, &noFiles):
 		return fatal("%v: run this in a stack repository (or `go tool mage render` first if its compose files are templates)", err)
+	case errors.As(err, &noName) && noName.NoFile:
+		return fatal("%v: `go tool mage secrets` creates it from .env.example (or `go tool mage up` does, then starts the stack)", err)
 	case errors.As(err, &noName):
 		return fatal("%v: add it to .env, e.g. COMPOSE_PROJECT_NAME=selfhosted (`go tool mage secrets` creates .env from .env.example)", err)
 	case errors.As(err, &noContainers):
+		if noContainers.Service != "" {
+			return fatal("%v: start it with `%sSERVICE=%s go tool mage up`", err, srv, noContainers.Service)
+		}
 		return fatal("%v: start it with `%sgo tool mage up`", err, srv)
 	case errors.Is(err, confirm.ErrDeclined), errors.Is(err, stack.ErrNotConfirmed):
 		return fatal("%v", err)
+	case errors.As(err, &missingPlugin):
+		return fatal("%v: install it there (Debian/Ubuntu: the docker-compose-plugin package from Docker's apt repository; or its binary as ~/.docker/cli-plugins/docker-compose), see https://docs.docker.com/compose/install/linux/", err)
+	case errors.As(err, &missingImages):
+		return fatal("%v: is a registry reachable from %s (network, DNS, proxy; `docker login` for a private one)? Or build the image there, or copy it: `docker save IMAGE | ssh HOST docker load`%s", err, missingImages.Where, verboseDetail(err))
+	case errors.As(err, &notIgnored):
+		return fatal("%v", err)
 	case errors.As(err, &exitErr):
+		if quietpipe.Closed(1) {
+			// Whoever read the output (head, less) has stopped, and the
+			// command died of it (SIGPIPE, or compose's 255): as `yes |
+			// head`, end quietly with the status a shell expects.
+			os.Exit(quietpipe.Status)
+		}
 		// The command printed its own error above; its exit code goes on.
-		return mg.Fatalf(exitErr.Code, "%s exited with status %d", commandName(exitErr.Command), exitErr.Code)
+		return mg.Fatalf(exitErr.Code, "%s exited with status %d%s", compose.Verb(exitErr.Command), exitErr.Code, verboseDetail(err))
 	}
-	return mg.Fatal(run.ExitCode(err), err)
+	msg := err.Error()
+	if errors.As(err, &exitErr) && !verbose() {
+		// A wrapped command failure: its verb, not its whole command line.
+		msg = strings.Replace(msg, exitErr.Error(), fmt.Sprintf("%s exited with status %d", compose.Verb(exitErr.Command), exitErr.Code), 1)
+	}
+	return mg.Fatal(run.ExitCode(err), msg+verboseDetail(err))
+}
+
+// verboseDetail is the whole failed command and the end of its error
+// output, in verbose mode only: the short line names the verb.
+func verboseDetail(err error) string {
+	var exit *run.ExitError
+	if !verbose() || !errors.As(err, &exit) {
+		return ""
+	}
+	return "\n  command: " + exit.Command.String() + " (on " + exit.Where + ")" + indentStderr(exit.Stderr)
+}
+
+func indentStderr(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	return "\n  its error output:\n    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
 
 func isRunExit(err error) bool {
 	var e *run.ExitError
 	return errors.As(err, &e)
-}
-
-// commandName is a command's program and verb: `docker compose up`,
-// `restic backup`.
-func commandName(c run.Command) string {
-	args := c.Args
-	if len(args) >= 2 && args[0] == "docker" && args[1] == "compose" {
-		for i := 2; i < len(args); i++ {
-			switch args[i] {
-			case "--project-directory", "--project-name", "-p", "-f", "--file", "--env-file", "--profile":
-				i++ // and its value
-			default:
-				if !strings.HasPrefix(args[i], "-") {
-					return "docker compose " + args[i]
-				}
-			}
-		}
-		return "docker compose"
-	}
-	if len(args) >= 2 && !strings.HasPrefix(args[1], "-") {
-		return args[0] + " " + args[1]
-	}
-	if len(args) > 0 {
-		return args[0]
-	}
-	return "the command"
 }
 
 func lastElem(p string) string {

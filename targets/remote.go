@@ -121,7 +121,7 @@ func SSH(ctx context.Context) error {
 	if err := needsServer("ssh"); err != nil {
 		return err
 	}
-	return withStack(ctx, func(s *stack.Stack) error { return exit(s.Login(ctx)) })
+	return withStack(ctx, func(s *stack.Stack) error { return s.Login(ctx) })
 }
 
 // SSHCommand runs COMMAND in DIR on SERVER and exits with its exit code.
@@ -132,7 +132,7 @@ func SSHCommand(ctx context.Context) error {
 	if variable("COMMAND") == "" {
 		return mg.Fatalf(2, "ssh-command needs COMMAND, e.g. COMMAND='docker ps' SERVER=%s go tool mage ssh-command", variable("SERVER"))
 	}
-	return withStack(ctx, func(s *stack.Stack) error { return exit(s.Command(ctx, variable("COMMAND"))) })
+	return withStack(ctx, func(s *stack.Stack) error { return s.Command(ctx, variable("COMMAND")) })
 }
 
 // Server prints how SERVER resolves through ~/.ssh/config, in `ssh -G`'s format.

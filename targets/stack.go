@@ -11,14 +11,20 @@ import (
 	"github.com/selfhosted-go/selfhosted/pkg/stack"
 )
 
-// Render renders every *.j2 template under services/ to the same path minus .j2, and prints each file written.
+// Render renders every *.j2 template under services/ to the same path minus .j2, and prints each file it changed.
 func Render(ctx context.Context) error {
 	return withStack(ctx, func(s *stack.Stack) error {
-		written, err := s.Render(ctx)
-		for _, f := range written {
-			fmt.Println(f)
+		res, err := s.Render(ctx)
+		if err != nil {
+			return err
 		}
-		return err
+		for _, f := range res.Written {
+			fmt.Println("wrote", f)
+		}
+		if len(res.Written) == 0 {
+			fmt.Printf("render: %d template(s), every output already up to date\n", len(res.Outputs))
+		}
+		return nil
 	})
 }
 
@@ -128,12 +134,12 @@ func GitCheck(ctx context.Context) error {
 
 // GitPull pulls the current branch, submodules included.
 func GitPull(ctx context.Context) error {
-	return withStack(ctx, func(s *stack.Stack) error { return exit(s.GitPull(ctx)) })
+	return withStack(ctx, func(s *stack.Stack) error { return s.GitPull(ctx) })
 }
 
 // GitPush checks for uncommitted changes, then pushes the current branch.
 func GitPush(ctx context.Context) error {
-	return withStack(ctx, func(s *stack.Stack) error { return exit(s.GitPush(ctx)) })
+	return withStack(ctx, func(s *stack.Stack) error { return s.GitPush(ctx) })
 }
 
 // beforeTests prepares what the tests need (this module provisions its
@@ -150,7 +156,7 @@ func goTest(ctx context.Context, kind stack.TestKind) error {
 			return err
 		}
 	}
-	return exit(stack.Test(ctx, ".", kind, variable("OPTIONS"), run.Std()))
+	return explain(stack.Test(ctx, ".", kind, variable("OPTIONS"), run.Std()))
 }
 
 // Test runs every test of the repository's Go code, unit and integration; OPTIONS go to `go test`.

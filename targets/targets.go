@@ -23,7 +23,7 @@ package targets
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -32,7 +32,7 @@ import (
 
 	"github.com/selfhosted-go/selfhosted/internal/confirm"
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
-	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/stack"
 )
 
@@ -62,6 +62,13 @@ func withStack(ctx context.Context, f func(*stack.Stack) error) error {
 
 func openStack(ctx context.Context) (*stack.Stack, func(), error) {
 	opts := stack.Options{Dir: variable("DIR"), Environ: os.Environ(), In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+	if v := variable("CLOUDFLARE_IPS"); v != "" {
+		ips, err := render.ParseCloudflareIPs(v)
+		if err != nil {
+			return nil, func() {}, fmt.Errorf("CLOUDFLARE_IPS: %w", err)
+		}
+		opts.CloudflareIPs = ips
+	}
 	if variable("SELFHOSTED_TRACE") != "" {
 		opts.Trace = os.Stderr
 	}
@@ -119,15 +126,6 @@ func services() []string {
 	return nil
 }
 
-// exit turns a command's failure into Mage's exit code, so `exec` and
-// `run` propagate the exit code of the command they ran.
-func exit(err error) error {
-	if err == nil {
-		return nil
-	}
-	var coded interface{ ExitStatus() int }
-	if errors.As(err, &coded) {
-		return err
-	}
-	return mg.Fatal(run.ExitCode(err), err)
-}
+// verbose reports whether failures show whole commands: mage -v, or
+// SELFHOSTED_VERBOSE=1.
+func verbose() bool { return mg.Verbose() || on("SELFHOSTED_VERBOSE") }

@@ -190,7 +190,16 @@ func TestLoadRequiresProjectName(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "services", "a"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "services", "a", "docker-compose.a.yml"), []byte(goodDB), 0o644))
 	_, err := Load(context.Background(), root, nil)
-	require.ErrorContains(t, err, "COMPOSE_PROJECT_NAME is not set")
+	var missing *MissingProjectNameError
+	require.ErrorAs(t, err, &missing)
+	assert.True(t, missing.NoFile)
+	assert.ErrorContains(t, err, ".env does not exist, so COMPOSE_PROJECT_NAME is not set")
+
+	require.NoError(t, os.WriteFile(filepath.Join(root, ".env"), []byte("DOMAIN=example.com\n"), 0o600))
+	_, err = Load(context.Background(), root, nil)
+	require.ErrorAs(t, err, &missing)
+	assert.False(t, missing.NoFile)
+	assert.ErrorContains(t, err, "COMPOSE_PROJECT_NAME is not set in ")
 	assert.ErrorContains(t, err, "_public")
 }
 

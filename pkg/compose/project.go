@@ -151,6 +151,14 @@ func (p Project) Containers(service string) run.Command {
 	return p.command(optional([]string{"ps", "--all", "--quiet"}, service)...)
 }
 
+// ContainerServices prints the service of each of the project's
+// containers, one per line, from the labels compose gives them (no
+// compose file is read).
+func (p Project) ContainerServices() run.Command {
+	return run.Command{Args: []string{"docker", "ps", "--all", "--filter", "label=com.docker.compose.project=" + p.Name,
+		"--format", `{{.Label "com.docker.compose.service"}}`}}
+}
+
 // Mounts prints each container's mounts, one per line: container, type,
 // source (volume name or host path), destination.
 func Mounts(containerIDs ...string) run.Command {

@@ -69,9 +69,15 @@ func (e *NoComposeFilesError) Error() string {
 }
 
 // MissingProjectNameError reports a stack without COMPOSE_PROJECT_NAME.
-type MissingProjectNameError struct{ EnvFile string }
+type MissingProjectNameError struct {
+	EnvFile string
+	NoFile  bool // EnvFile does not exist
+}
 
 func (e *MissingProjectNameError) Error() string {
+	if e.NoFile {
+		return fmt.Sprintf("%s does not exist, so COMPOSE_PROJECT_NAME is not set: Docker prefixes every network and volume with it", e.EnvFile)
+	}
 	return fmt.Sprintf("COMPOSE_PROJECT_NAME is not set in %s: Docker prefixes every network and volume with it, and Traefik watches the ${COMPOSE_PROJECT_NAME}_public network", e.EnvFile)
 }
 
@@ -92,7 +98,8 @@ func ProjectName(root string, environ []string) (string, error) {
 	if name := env["COMPOSE_PROJECT_NAME"]; name != "" {
 		return name, nil
 	}
-	return "", &MissingProjectNameError{EnvFile: path}
+	_, statErr := os.Stat(path)
+	return "", &MissingProjectNameError{EnvFile: path, NoFile: errors.Is(statErr, fs.ErrNotExist)}
 }
 
 // Lookup returns key's value in environ ("" when it is not there); a later

@@ -16,10 +16,16 @@ import (
 // NoContainersError reports a project (or service) with no containers.
 type NoContainersError struct {
 	Project, Service, Where string
+	// WithContainers are the project's services that have containers.
+	WithContainers []string
 }
 
 func (e *NoContainersError) Error() string {
-	return fmt.Sprintf("no containers for %s in project %s on %s", orAll(e.Service), e.Project, e.Where)
+	msg := fmt.Sprintf("no containers for %s in project %s on %s", orAll(e.Service), e.Project, e.Where)
+	if e.Service != "" && len(e.WithContainers) > 0 {
+		msg += " (services with containers: " + strings.Join(e.WithContainers, ", ") + ")"
+	}
+	return msg
 }
 
 // Volumes prints the mounts of service's containers (all when empty).
@@ -30,7 +36,13 @@ func Volumes(ctx context.Context, r run.Runner, p Project, service string, out i
 	}
 	list := strings.Fields(string(ids))
 	if len(list) == 0 {
-		return &NoContainersError{Project: p.Name, Service: service, Where: r.Where()}
+		e := &NoContainersError{Project: p.Name, Service: service, Where: r.Where()}
+		if service != "" {
+			if out, err := run.Output(ctx, r, p.ContainerServices()); err == nil {
+				e.WithContainers = unique(strings.Fields(string(out)))
+			}
+		}
+		return e
 	}
 	return r.Run(ctx, Mounts(list...), run.Streams{Stdout: out, Stderr: out})
 }

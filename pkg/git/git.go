@@ -84,7 +84,7 @@ type DirtyError struct{ Changes []Change }
 
 func (e *DirtyError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the working tree has %d uncommitted change(s); commit or stash them first (deploy: ALLOW_DIRTY=1 overrides):", len(e.Changes))
+	fmt.Fprintf(&b, "the working tree has %d uncommitted change(s):", len(e.Changes))
 	for _, c := range e.Changes {
 		b.WriteString("\n  " + c.String())
 	}

@@ -2,29 +2,26 @@ package render
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/selfhosted-go/selfhosted/internal/renderbench"
 )
 
 const benchTemplates = 180
 
 // BenchmarkTemplate measures parse + render of one realistic template, the
-// unit Jinja2 is compared with (≈0.65 ms a template in-process here).
+// unit Jinja2 is compared with in-process (see bench-render's output).
 func BenchmarkTemplate(b *testing.B) {
-	dir := b.TempDir()
-	require.NoError(b, WriteBenchTree(dir, 1))
-	src, err := os.ReadFile(filepath.Join(dir, "services/app0/docker-compose.app0.yml.j2"))
-	require.NoError(b, err)
+	src := renderbench.Source(0)
 	data := map[string]any{
 		"env":            map[string]string{"DOMAIN": "example.com", "REPLICAS": "2", "NETWORKS": "Public, Private", "DEBUG": "false"},
-		"cloudflare_ips": stringsToList(EmbeddedCloudflareIPs()),
+		"cloudflare_ips": EmbeddedCloudflareIPs(),
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		tpl, err := Parse("t.j2", string(src))
+		tpl, err := Parse("t.j2", src)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,7 +34,7 @@ func BenchmarkTemplate(b *testing.B) {
 // BenchmarkTree renders a tree of 180 templates, writes included.
 func BenchmarkTree(b *testing.B) {
 	dir := b.TempDir()
-	require.NoError(b, WriteBenchTree(dir, benchTemplates))
+	require.NoError(b, renderbench.WriteTree(dir, benchTemplates))
 	opts := Options{Root: dir, CloudflareIPs: EmbeddedCloudflareIPs(), SkipGitignore: true}
 	for b.Loop() {
 		if _, err := Tree(context.Background(), opts); err != nil {
@@ -49,8 +46,8 @@ func BenchmarkTree(b *testing.B) {
 
 func TestBenchTreeRenders(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, WriteBenchTree(dir, 3))
-	written, err := Tree(context.Background(), Options{Root: dir, CloudflareIPs: []string{"1.1.1.0/24"}, SkipGitignore: true})
+	require.NoError(t, renderbench.WriteTree(dir, 3))
+	res, err := Tree(context.Background(), Options{Root: dir, CloudflareIPs: []string{"1.1.1.0/24"}, SkipGitignore: true})
 	require.NoError(t, err)
-	require.Len(t, written, 3)
+	require.Len(t, res.Outputs, 3)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -32,20 +31,13 @@ const CloudflareFetchTimeout = 3 * time.Second
 
 // EmbeddedCloudflareIPs returns the sorted ranges shipped with this package.
 func EmbeddedCloudflareIPs() []string {
-	ips, _ := parseRanges(embeddedIPv4 + "\n" + embeddedIPv6)
+	ips, _ := ParseCloudflareIPs(embeddedIPv4 + "\n" + embeddedIPv6)
 	return ips
 }
 
-// CloudflareIPs returns Cloudflare's ranges, sorted: from CLOUDFLARE_IPS
-// (comma-separated) when set, else fetched from urls with a short timeout,
-// else the embedded list. The second result says where they came from.
-func CloudflareIPs(ctx context.Context, client *http.Client, urls []string) ([]string, string) {
-	if v := strings.TrimSpace(os.Getenv("CLOUDFLARE_IPS")); v != "" {
-		ips, err := parseRanges(strings.ReplaceAll(v, ",", "\n"))
-		if err == nil {
-			return ips, "CLOUDFLARE_IPS"
-		}
-	}
+// CloudflareIPs fetches Cloudflare's ranges from urls (http.DefaultClient
+// when client is nil), with a short timeout, and returns them sorted.
+func CloudflareIPs(ctx context.Context, client *http.Client, urls []string) ([]string, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
@@ -55,15 +47,18 @@ func CloudflareIPs(ctx context.Context, client *http.Client, urls []string) ([]s
 	for _, u := range urls {
 		body, err := fetch(ctx, client, u)
 		if err != nil {
-			return EmbeddedCloudflareIPs(), "embedded list (fetching " + u + " failed: " + err.Error() + ")"
+			return nil, fmt.Errorf("fetch %s: %w", u, err)
 		}
 		all.WriteString(body + "\n")
 	}
-	ips, err := parseRanges(all.String())
-	if err != nil || len(ips) == 0 {
-		return EmbeddedCloudflareIPs(), "embedded list (the published list was not valid)"
+	ips, err := ParseCloudflareIPs(all.String())
+	if err != nil {
+		return nil, fmt.Errorf("the published list is not valid: %w", err)
 	}
-	return ips, strings.Join(urls, ", ")
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("the published list is empty")
+	}
+	return ips, nil
 }
 
 func fetch(ctx context.Context, client *http.Client, url string) (string, error) {
@@ -83,11 +78,13 @@ func fetch(ctx context.Context, client *http.Client, url string) (string, error)
 	return string(body), err
 }
 
-// parseRanges reads CIDRs, one per line, and returns them deduplicated and sorted.
-func parseRanges(s string) ([]string, error) {
+// ParseCloudflareIPs reads CIDR ranges separated by commas or whitespace
+// (the CLOUDFLARE_IPS format, or the published lists) and returns them
+// deduplicated and sorted.
+func ParseCloudflareIPs(s string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
-	for _, f := range strings.Fields(s) {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' }) {
 		if _, _, err := net.ParseCIDR(f); err != nil {
 			return nil, fmt.Errorf("%q is not a CIDR range: %w", f, err)
 		}

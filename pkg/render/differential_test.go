@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -12,44 +13,30 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/selfhosted-go/selfhosted/internal/jinja"
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
 )
 
 // corpusContext is the context of testdata/jinja/context.json, as both
-// renderers see it.
+// renderers see it: objects keep their key order, as Python's json does.
 func corpusContext(t testing.TB) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("testdata", "jinja", "context.json"))
 	require.NoError(t, err)
-	var ctx map[string]any
-	require.NoError(t, json.Unmarshal(raw, &ctx))
-	return normalizeJSON(ctx).(map[string]any)
-}
-
-// normalizeJSON turns encoding/json's float64 integers into ints, as Python
-// reads them.
-func normalizeJSON(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalizeJSON(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = normalizeJSON(e)
-		}
-	case float64:
-		if x == float64(int(x)) {
-			return int(x)
-		}
-	case nil:
-		return none{}
+	v, err := jinja.DecodeJSON(raw)
+	require.NoError(t, err)
+	d := v.(*jinja.Dict)
+	ctx := map[string]any{}
+	for _, k := range d.Keys() {
+		ctx[k.(string)], _ = d.Get(k)
 	}
-	return v
+	return ctx
 }
 
 // TestIntegrationJinjaDifferential renders the corpus with Jinja2 and with
-// this package and compares the bytes.
+// this package and compares the bytes. Templates at the top of
+// testdata/jinja are rendered; lib/ holds what they include, import and
+// extend.
 func TestIntegrationJinjaDifferential(t *testing.T) {
 	python := testenv.RequireJinja2(t)
 	dir := filepath.Join("testdata", "jinja")
@@ -65,11 +52,12 @@ func TestIntegrationJinjaDifferential(t *testing.T) {
 	}
 	sort.Strings(names)
 	ctx := corpusContext(t)
+	loader := NewLoader(os.DirFS(dir))
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			src, err := os.ReadFile(filepath.Join(dir, name))
+			tpl, err := loader.Load(name)
 			require.NoError(t, err)
-			got, err := String(name, string(src), ctx)
+			got, err := tpl.Execute(ctx)
 			require.NoError(t, err)
 			assert.Equal(t, want[name], got)
 		})
@@ -78,7 +66,7 @@ func TestIntegrationJinjaDifferential(t *testing.T) {
 
 func exitStderr(err error) string {
 	if ee, ok := err.(*exec.ExitError); ok {
-		return strings.TrimSpace(string(ee.Stderr))
+		return strings.TrimSpace(string(bytes.TrimSpace(ee.Stderr)))
 	}
 	return ""
 }

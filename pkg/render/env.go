@@ -13,19 +13,20 @@ import (
 
 // Env returns the `env` templates see: the values of root/.env, parsed by
 // Docker Compose's own dotenv parser (quotes, escapes, ${VAR} interpolation,
-// comments), overlaid by the process environment. A missing .env is not an
-// error: the process environment alone is used.
-func Env(root string) (map[string]string, error) {
-	process := map[string]string{}
-	for _, kv := range os.Environ() {
+// comments), overlaid by environ ("KEY=value" strings, such as
+// os.Environ(), which interpolation sees too). A missing .env is not an
+// error: environ alone is used.
+func Env(root string, environ []string) (map[string]string, error) {
+	overlay := make(map[string]string, len(environ))
+	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
-			process[k] = v
+			overlay[k] = v
 		}
 	}
 	path := filepath.Join(root, ".env")
 	env := map[string]string{}
 	if _, err := os.Stat(path); err == nil {
-		fromFile, err := dotenv.GetEnvFromFile(process, []string{path})
+		fromFile, err := dotenv.GetEnvFromFile(overlay, []string{path})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (see https://docs.docker.com/compose/environment-variables/variable-interpolation/#env-file-syntax)", path, err)
 		}
@@ -33,7 +34,7 @@ func Env(root string) (map[string]string, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	for k, v := range process {
+	for k, v := range overlay {
 		env[k] = v
 	}
 	return env, nil

@@ -1,84 +1,52 @@
 package render
 
 import (
-	"errors"
-	"fmt"
-	"regexp"
-	"strconv"
+	"io/fs"
 
-	"github.com/flosch/pongo2/v6"
+	"github.com/selfhosted-go/selfhosted/internal/jinja"
 )
 
-// Template is a parsed Jinja template, ready to execute many times.
-type Template struct {
-	name string
-	tpl  *pongo2.Template
-	lits []any
-}
+// Template is a parsed template, ready to execute many times, also
+// concurrently.
+type Template struct{ t *jinja.Template }
 
-// newTemplateSet returns a pongo2 set holding the jx_* runtime as globals;
-// it loads nothing from disk. A set is not safe for concurrent parsing, so
-// each goroutine that parses uses its own.
-func newTemplateSet() *pongo2.TemplateSet {
-	set := pongo2.NewSet("selfhosted-render", pongo2.MustNewLocalFileSystemLoader(""))
-	set.Globals.Update(globals)
-	return set
-}
+// Execute renders the template with data: the names it sees, such as env
+// and cloudflare_ips. Go maps become dicts iterating in sorted key order
+// (Go maps have no order).
+func (t *Template) Execute(data map[string]any) (string, error) { return t.t.Execute(data) }
 
-// Parse parses Jinja source. name is used in error messages.
-func Parse(name, src string) (*Template, error) {
-	return parse(newTemplateSet(), name, src)
-}
+// Loader parses templates that include, import and extend other
+// templates, which it loads (once) from a file system by their
+// slash-separated names, as Jinja's FileSystemLoader does.
+type Loader struct{ env *jinja.Env }
 
-func parse(set *pongo2.TemplateSet, name, src string) (*Template, error) {
-	code, lits, err := translate(name, src)
+// NewLoader returns a Loader reading templates from fsys, such as
+// os.DirFS("services"); with a nil fsys, templates can't load others.
+func NewLoader(fsys fs.FS) *Loader { return &Loader{env: jinja.NewEnv(fsys, "")} }
+
+// Parse parses src; name is used in error messages.
+func (l *Loader) Parse(name, src string) (*Template, error) {
+	t, err := l.env.Parse(name, src)
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := set.FromString(code)
+	return &Template{t: t}, nil
+}
+
+// Load parses the template name of the loader's file system.
+func (l *Loader) Load(name string) (*Template, error) {
+	t, err := l.env.Get(name)
 	if err != nil {
-		// The translator emits valid pongo2; reaching this is a bug here,
-		// not in the template.
-		return nil, fmt.Errorf("%s: internal error translating the template for pongo2: %w", name, err)
+		return nil, err
 	}
-	return &Template{name: name, tpl: tpl, lits: lits}, nil
+	return &Template{t: t}, nil
 }
 
-// UndefinedError reports a variable used without a value.
-type UndefinedError struct {
-	File string
-	Line int
-	Msg  string
-}
+// Parse parses a template that loads no others.
+func Parse(name, src string) (*Template, error) { return NewLoader(nil).Parse(name, src) }
 
-func (e *UndefinedError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
-
-var pongoLine = regexp.MustCompile(`Line (\d+)`)
-
-// Execute renders the template with data (the names templates see, such as
-// env and cloudflare_ips).
-func (t *Template) Execute(data map[string]any) (string, error) {
-	st := &renderState{lits: t.lits}
-	ctx := make(pongo2.Context, len(data)+1)
-	for k, v := range data {
-		ctx[safeName(k)] = v
-	}
-	ctx[stateKey] = st
-	out, err := t.tpl.Execute(ctx)
-	if st.err != nil {
-		return "", &UndefinedError{File: t.name, Line: st.err.line, Msg: st.err.msg}
-	}
-	if err != nil {
-		var perr *pongo2.Error
-		if errors.As(err, &perr) {
-			return "", fmt.Errorf("%s:%s: %s", t.name, strconv.Itoa(perr.Line), perr.OrigError)
-		}
-		return "", fmt.Errorf("%s: %w", t.name, err)
-	}
-	return out, nil
-}
-
-// String parses and renders src in one step.
+// String parses and renders src in one step. Templates that include,
+// import or extend others need a Loader.
 func String(name, src string, data map[string]any) (string, error) {
 	t, err := Parse(name, src)
 	if err != nil {
@@ -86,3 +54,15 @@ func String(name, src string, data map[string]any) (string, error) {
 	}
 	return t.Execute(data)
 }
+
+// Errors name the template file and line; syntax errors the column too.
+type (
+	// SyntaxError is a template that does not parse.
+	SyntaxError = jinja.SyntaxError
+	// UndefinedError is a variable used without a value.
+	UndefinedError = jinja.UndefinedError
+	// RuntimeError is any other failure while rendering.
+	RuntimeError = jinja.RuntimeError
+	// NotFoundError is a template name a Loader can't find.
+	NotFoundError = jinja.NotFoundError
+)

@@ -97,7 +97,7 @@ func Files(dir string, o Options) (map[string]string, error) {
 	if o.Replace != "" {
 		goMod += "\nreplace " + Module + " => " + o.Replace + "\n"
 	}
-	goMod += "\ntool (\n\tgithub.com/magefile/mage\n\tgithub.com/zricethezav/gitleaks/v8\n)\n"
+	goMod += "\ntool (\n\t" + Module + "/cmd/mage\n\tgithub.com/zricethezav/gitleaks/v8\n)\n"
 	files["go.mod"] = goMod
 	files["magefile.go"] = Magefile
 	files[".gitignore"] = gitignore

@@ -16,7 +16,7 @@ func TestFilesOfANewStackRepository(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, full["go.mod"], "module example.com/our-stack\n")
 	assert.Contains(t, full["go.mod"], "require github.com/selfhosted-go/selfhosted v1.2.3\n")
-	assert.Contains(t, full["go.mod"], "tool (\n\tgithub.com/magefile/mage\n")
+	assert.Contains(t, full["go.mod"], "tool (\n\tgithub.com/selfhosted-go/selfhosted/cmd/mage\n")
 	assert.NotContains(t, full["go.mod"], "replace")
 	assert.Contains(t, full["magefile.go"], `"github.com/selfhosted-go/selfhosted/targets"`)
 	assert.Contains(t, full["magefile.go"], `"list-snapshots":   targets.ListSnapshots`)

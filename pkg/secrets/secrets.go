@@ -113,7 +113,7 @@ func Generate(length int) (string, error) {
 // .env, with the example's other values, when missing) and returns the
 // names it added. r runs git to refuse a .env that git would commit.
 func Fill(ctx context.Context, root string, r run.Runner) ([]string, error) {
-	if err := checkIgnored(ctx, root, r); err != nil {
+	if err := CheckIgnored(ctx, root, r); err != nil {
 		return nil, err
 	}
 	example, err := os.ReadFile(filepath.Join(root, ExampleFile))
@@ -205,9 +205,9 @@ func (e *NotIgnoredError) Error() string {
 	return fmt.Sprintf("%s is not gitignored, so its secrets could be committed: add `%s` to .gitignore first", e.Path, e.Path)
 }
 
-// checkIgnored refuses when root is a git repository that tracks .env or
-// doesn't ignore it.
-func checkIgnored(ctx context.Context, root string, r run.Runner) error {
+// CheckIgnored refuses (a *NotIgnoredError) when root is a git repository
+// that tracks .env or doesn't ignore it.
+func CheckIgnored(ctx context.Context, root string, r run.Runner) error {
 	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
 		return nil // not a git repository: nothing can commit it
 	}

@@ -37,7 +37,7 @@ func (s *Stack) RunBackup(ctx context.Context, req backup.Request) error {
 		return &NoBackupServiceError{File: backup.ComposeFile}
 	}
 	if !s.Remote() {
-		if _, err := backup.Build(ctx, run.Local{}, s.Root); err != nil {
+		if _, err := s.buildBackup(ctx, run.Local{}); err != nil {
 			return err
 		}
 	}

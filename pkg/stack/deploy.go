@@ -15,6 +15,7 @@ import (
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
 	"github.com/selfhosted-go/selfhosted/pkg/render"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
+	"github.com/selfhosted-go/selfhosted/pkg/secrets"
 )
 
 // DeployOptions tune Deploy.
@@ -85,6 +86,15 @@ func (e *FailedError) Unwrap() error { return e.Cause }
 // the loaded stack and the lint report, or a *LintError when a finding not
 // in the stack's lint baseline is an error.
 func (s *Stack) Check(ctx context.Context) (*compose.Stack, compose.Report, error) {
+	if err := s.named(); err != nil {
+		return nil, compose.Report{}, err
+	}
+	// A .env git would commit leaks every secret: refused before anything.
+	if exists(filepath.Join(s.Root, secrets.EnvFile)) {
+		if err := secrets.CheckIgnored(ctx, s.Root, run.Local{}); err != nil {
+			return nil, compose.Report{}, err
+		}
+	}
 	if _, err := s.Render(ctx); err != nil {
 		return nil, compose.Report{}, err
 	}
@@ -107,14 +117,37 @@ func (s *Stack) Check(ctx context.Context) (*compose.Stack, compose.Report, erro
 	return loaded, report, nil
 }
 
-// Render renders every template of the stack and returns the files written;
-// rendered compose files join the stack.
-func (s *Stack) Render(ctx context.Context) ([]string, error) {
-	written, err := render.Tree(ctx, render.Options{Root: s.Root})
-	if err != nil {
-		return written, err
+// Render renders every template of the stack, writing the outputs that
+// changed; rendered compose files join the stack. Templates read .env
+// overlaid by Options.Environ; a Cloudflare list that could not be fetched
+// is announced on Options.Err.
+func (s *Stack) Render(ctx context.Context) (render.Result, error) {
+	if err := s.named(); err != nil {
+		return render.Result{}, err
 	}
-	return written, s.findFiles()
+	res, err := render.Tree(ctx, render.Options{
+		Root: s.Root, Environ: s.opts.Environ,
+		CloudflareIPs: s.opts.CloudflareIPs, Warnings: s.opts.Err,
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, s.findFiles()
+}
+
+// buildBackup builds the backup program for server's architecture. The
+// first build takes a while: past a second, Options.Out hears why.
+func (s *Stack) buildBackup(ctx context.Context, server run.Runner) (string, error) {
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+			s.say("building the backup program (%s) for the server; the first build takes a minute", backup.ProgramPackage)
+		}
+	}()
+	return backup.Build(ctx, server, s.Root)
 }
 
 // HasBackups reports whether the stack has the backup container.
@@ -160,11 +193,9 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 	if s.HasBackups() && !o.DryRun {
 		// The backup container runs the project's own program, built here
 		// for the server's architecture and uploaded with the tree.
-		arch, err := backup.Build(ctx, client.Runner("/"), s.Root)
-		if err != nil {
+		if _, err := s.buildBackup(ctx, client.Runner("/")); err != nil {
 			return nil, err
 		}
-		s.say("deploy: built the backup program for linux/%s", arch)
 	}
 	model, err := converge.ModelOf(loaded.Model, absRoot(s.Root))
 	if err != nil {
@@ -281,7 +312,7 @@ func (s *Stack) apply(ctx context.Context, before []converge.Container, plan con
 	o := converge.Options{Runner: s.runner, Project: s.Project, Output: s.opts.Out, Timeout: timeout}
 	res, err := converge.Apply(ctx, o, before, plan, since)
 	if err != nil {
-		return res, err
+		return res, s.diagnose(ctx, err)
 	}
 	if len(res.Touched) > 0 {
 		s.say("converge: waiting for %s to be healthy", strings.Join(res.Touched, ", "))

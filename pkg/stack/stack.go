@@ -58,6 +58,9 @@ type Options struct {
 	// run (nil discards it); Err receives their errors (nil: Out).
 	In       io.Reader
 	Out, Err io.Writer
+	// CloudflareIPs replaces the Cloudflare ranges templates see (default:
+	// fetched, else the list embedded in package render).
+	CloudflareIPs []string
 	// Trace, when set, receives the time each phase of an upload took.
 	Trace io.Writer
 	// Upload wraps the upload stream (a progress bar counts its bytes).

@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 
-	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/converge"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -25,6 +24,11 @@ type UpOptions struct {
 // restarted.
 func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 	if !s.Remote() {
+		// Before .env, templates and the backup program: without Compose
+		// v2 none of it would start.
+		if err := compose.Available(ctx, s.runner); err != nil {
+			return err
+		}
 		if err := s.ensureEnv(ctx); err != nil {
 			return err
 		}
@@ -32,11 +36,11 @@ func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 			return err
 		}
 		if s.HasBackups() {
-			if _, err := backup.Build(ctx, run.Local{}, s.Root); err != nil {
+			if _, err := s.buildBackup(ctx, run.Local{}); err != nil {
 				return err
 			}
 		}
-		return s.runner.Run(ctx, s.Project.Up(o.Services...), s.streams())
+		return s.diagnose(ctx, s.runner.Run(ctx, s.Project.Up(o.Services...), s.streams()))
 	}
 	if err := s.named(); err != nil {
 		return err
@@ -58,7 +62,7 @@ func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 	}
 	o2 := converge.Options{Runner: s.runner, Project: s.Project, Output: s.opts.Out, Services: o.Services}
 	_, err = converge.Apply(ctx, o2, before, plan, st.Timeline().Since(st.Current()))
-	return err
+	return s.diagnose(ctx, err)
 }
 
 func (s *Stack) load(ctx context.Context) (*compose.Stack, error) {

@@ -76,7 +76,20 @@ func (s *Stack) compose(ctx context.Context, c run.Command, services ...string) 
 	if err := s.checkServices(ctx, services...); err != nil {
 		return err
 	}
-	return s.runner.Run(ctx, c, s.interactive())
+	return s.diagnose(ctx, s.runner.Run(ctx, c, s.interactive()))
+}
+
+// diagnose explains a failed compose command: no Compose v2 where the
+// stack runs, or images it could not pull.
+func (s *Stack) diagnose(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var images []string
+	if loaded, lerr := s.load(ctx); lerr == nil {
+		images = loaded.Images()
+	}
+	return compose.Diagnose(ctx, s.runner, err, images)
 }
 
 func (s *Stack) interactive() run.Streams {
@@ -103,6 +116,9 @@ func (s *Stack) Down(ctx context.Context, service string) error {
 
 // DownEverything removes the stack and its volumes once confirm agrees.
 func (s *Stack) DownEverything(ctx context.Context, confirm func(question string) error) error {
+	if err := s.named(); err != nil {
+		return err
+	}
 	return compose.DownEverything(ctx, s.runner, s.Project, confirm, s.streams())
 }
 
@@ -149,6 +165,9 @@ func (s *Stack) Logs(ctx context.Context, service string) error {
 
 // Volumes prints the mounts of service's containers (all when empty).
 func (s *Stack) Volumes(ctx context.Context, service string) error {
+	if err := s.named(); err != nil {
+		return err
+	}
 	if err := s.checkServices(ctx, service); err != nil {
 		return err
 	}

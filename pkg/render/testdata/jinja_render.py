@@ -1,7 +1,8 @@
-"""Reference renderer for the differential test: renders every *.j2 in a
-folder with Jinja2 exactly as pkg/render promises to (trim_blocks,
-lstrip_blocks, StrictUndefined, Jinja's other defaults) and prints a JSON
-object {template name: output}."""
+"""Reference renderer for the differential test: renders every *.j2 at the
+top of a folder with Jinja2 exactly as pkg/render promises to
+(trim_blocks, lstrip_blocks, StrictUndefined, Jinja's other defaults;
+templates load others from the folder) and prints a JSON object
+{template name: output}."""
 import json
 import os
 import sys
@@ -14,15 +15,15 @@ def main():
     with open(context_file) as f:
         context = json.load(f)
     env = jinja2.Environment(
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined
+        loader=jinja2.FileSystemLoader(folder),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
     out = {}
     for name in sorted(os.listdir(folder)):
-        if not name.endswith(".j2"):
-            continue
-        with open(os.path.join(folder, name), newline="") as f:
-            src = f.read()
-        out[name] = env.from_string(src).render(**context)
+        if name.endswith(".j2"):
+            out[name] = env.get_template(name).render(**context)
     json.dump(out, sys.stdout)
 
 

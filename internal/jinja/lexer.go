@@ -1,14 +1,15 @@
-package render
+package jinja
 
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file turns Jinja template source into segments (text, expressions,
 // statements), applying Jinja's whitespace rules exactly as Jinja2's lexer
-// does with trim_blocks=True and lstrip_blocks=True, so the text that reaches
-// pongo2 is already the text Jinja would output.
+// does with trim_blocks=True and lstrip_blocks=True, so the text that
+// reaches pongo2 is already the text Jinja would output.
 
 type segKind int
 
@@ -23,26 +24,15 @@ type segment struct {
 	text   string  // segText: literal output
 	tokens []token // segPrint, segStmt: the tag's content
 	line   int     // line of the tag's opening delimiter (1-based)
-	end    int     // offset of the closing delimiter, for errors at the end of a tag
 	col    int
-}
-
-// SyntaxError is a template error with its position in the template.
-type SyntaxError struct {
-	File      string
-	Line, Col int
-	Msg       string
-}
-
-func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	end    int // offset of the closing delimiter, for errors at the end of a tag
 }
 
 // normalizeSource does what Jinja's lexer does before anything else: every
 // newline becomes "\n" and one trailing newline is dropped
 // (keep_trailing_newline=False).
 func normalizeSource(src string) string {
-	if strings.ContainsRune(src, '\r') {
+	if strings.IndexByte(src, '\r') >= 0 {
 		src = strings.ReplaceAll(src, "\r\n", "\n")
 		src = strings.ReplaceAll(src, "\r", "\n")
 	}
@@ -69,7 +59,7 @@ func (l *lexer) errorf(pos int, format string, args ...any) error {
 
 // lex splits normalized source into segments.
 func lex(file, src string) ([]segment, error) {
-	l := &lexer{file: file, src: src}
+	l := &lexer{file: file, src: src, segs: make([]segment, 0, 16)}
 	lineStarting := true // the previous match ended a line (or nothing came yet)
 	for l.pos < len(l.src) {
 		start := nextTagStart(l.src, l.pos)
@@ -83,18 +73,7 @@ func lex(file, src string) ([]segment, error) {
 		if start+2 < len(l.src) && (l.src[start+2] == '-' || l.src[start+2] == '+') {
 			sign = l.src[start+2]
 		}
-		// Whitespace before the tag.
-		switch {
-		case sign == '-':
-			text = strings.TrimRight(text, " \t\n\r\f\v")
-		case sign != '+' && open != "{{":
-			// lstrip_blocks: drop the spaces and tabs between the start of
-			// the line and a block or comment tag.
-			lpos := strings.LastIndexByte(text, '\n') + 1
-			if (lpos > 0 || lineStarting) && lpos < len(text) && isBlank(text[lpos:]) {
-				text = text[:lpos]
-			}
-		}
+		text = l.stripBefore(text, sign, open != "{{", lineStarting)
 		l.addText(text)
 		bodyStart := start + 2
 		if sign != 0 {
@@ -119,11 +98,27 @@ func lex(file, src string) ([]segment, error) {
 	return l.segs, nil
 }
 
+// stripBefore applies the whitespace rules to the text before a tag: "-"
+// strips all whitespace, and lstrip_blocks drops the blanks between the
+// start of the line and a block or comment tag.
+func (l *lexer) stripBefore(text string, sign byte, block, lineStarting bool) string {
+	switch {
+	case sign == '-':
+		return strings.TrimRightFunc(text, pySpace)
+	case sign != '+' && block:
+		lpos := strings.LastIndexByte(text, '\n') + 1
+		if (lpos > 0 || lineStarting) && lpos < len(text) && isBlank(text[lpos:]) {
+			return text[:lpos]
+		}
+	}
+	return text
+}
+
+// isBlank reports whether s is only whitespace other than newlines, as
+// Python's \s sees it.
 func isBlank(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\f', '\v', '\r':
-		default:
+	for _, r := range s {
+		if !pySpace(r) {
 			return false
 		}
 	}
@@ -131,12 +126,18 @@ func isBlank(s string) bool {
 }
 
 func nextTagStart(src string, from int) int {
-	for i := from; i+1 < len(src); i++ {
-		if src[i] == '{' && (src[i+1] == '{' || src[i+1] == '%' || src[i+1] == '#') {
+	for {
+		i := strings.IndexByte(src[from:], '{')
+		if i < 0 || from+i+1 >= len(src) {
+			return -1
+		}
+		i += from
+		switch src[i+1] {
+		case '{', '%', '#':
 			return i
 		}
+		from = i + 1
 	}
-	return -1
 }
 
 func (l *lexer) addText(s string) {
@@ -156,8 +157,12 @@ func (l *lexer) addText(s string) {
 func (l *lexer) afterEnd(pos int, sign byte, trim bool) int {
 	switch {
 	case sign == '-':
-		for pos < len(l.src) && strings.IndexByte(" \t\n\r\f\v", l.src[pos]) >= 0 {
-			pos++
+		for pos < len(l.src) {
+			r, n := utf8.DecodeRuneInString(l.src[pos:])
+			if !pySpace(r) {
+				break
+			}
+			pos += n
 		}
 	case sign == '+':
 	case trim && pos < len(l.src) && l.src[pos] == '\n':
@@ -167,14 +172,16 @@ func (l *lexer) afterEnd(pos int, sign byte, trim bool) int {
 }
 
 func (l *lexer) comment(start, bodyStart int) (int, error) {
+	// As Jinja's non-greedy match: the first "#}" ends the comment, and a
+	// "-" or "+" just before it is its whitespace control.
 	i := strings.Index(l.src[bodyStart:], "#}")
 	if i < 0 {
 		return 0, l.errorf(start, "comment is never closed: missing #}")
 	}
 	closeAt := bodyStart + i
 	sign := byte(0)
-	if closeAt > bodyStart && l.src[closeAt-1] == '-' {
-		sign = '-'
+	if closeAt > bodyStart && (l.src[closeAt-1] == '-' || l.src[closeAt-1] == '+') {
+		sign = l.src[closeAt-1]
 	}
 	return l.afterEnd(closeAt+2, sign, true), nil
 }
@@ -185,16 +192,16 @@ func (l *lexer) tag(start, bodyStart int, kind segKind, closer string) (int, err
 	line, col := l.lineCol(start)
 	tz := &tokenizer{src: l.src, pos: bodyStart, lexer: l}
 	var toks []token
-	depth := 0
+	var balance []byte
 	for {
 		tz.skipSpace()
 		if tz.pos >= len(l.src) {
 			return 0, l.errorf(start, "tag is never closed: missing %s", closer)
 		}
-		if depth == 0 {
+		if len(balance) == 0 {
 			rest := l.src[tz.pos:]
 			sign := byte(0)
-			if len(rest) > 0 && (rest[0] == '-' || rest[0] == '+') && strings.HasPrefix(rest[1:], closer) {
+			if len(rest) > 0 && (rest[0] == '-' || rest[0] == '+' && kind == segStmt) && strings.HasPrefix(rest[1:], closer) {
 				sign = rest[0]
 				rest = rest[1:]
 			}
@@ -203,7 +210,7 @@ func (l *lexer) tag(start, bodyStart int, kind segKind, closer string) (int, err
 				if sign != 0 {
 					end++
 				}
-				if kind == segStmt && len(toks) > 0 && toks[0].kind == tokName && toks[0].val == "raw" {
+				if kind == segStmt && len(toks) == 1 && toks[0].kind == tokName && toks[0].val == "raw" && sign != '+' {
 					return l.raw(start, end, sign)
 				}
 				l.segs = append(l.segs, segment{kind: kind, tokens: toks, line: line, col: col, end: tz.pos})
@@ -214,14 +221,22 @@ func (l *lexer) tag(start, bodyStart int, kind segKind, closer string) (int, err
 		if err != nil {
 			return 0, err
 		}
-		switch tok.val {
-		case "(", "[", "{":
-			if tok.kind == tokOp {
-				depth++
-			}
-		case ")", "]", "}":
-			if tok.kind == tokOp {
-				depth--
+		if tok.kind == tokOp {
+			switch tok.val {
+			case "(":
+				balance = append(balance, ')')
+			case "[":
+				balance = append(balance, ']')
+			case "{":
+				balance = append(balance, '}')
+			case ")", "]", "}":
+				if len(balance) == 0 {
+					return 0, l.errorf(tok.pos, "unexpected '%s'", tok.val)
+				}
+				if want := balance[len(balance)-1]; want != tok.val[0] {
+					return 0, l.errorf(tok.pos, "unexpected '%s', expected '%c'", tok.val, want)
+				}
+				balance = balance[:len(balance)-1]
 			}
 		}
 		toks = append(toks, tok)
@@ -234,6 +249,7 @@ func (l *lexer) raw(start, bodyStart int, openSign byte) (int, error) {
 	if openSign == '-' {
 		bodyStart = l.afterEnd(bodyStart, '-', false)
 	}
+	lineStarting := bodyStart > 0 && l.src[bodyStart-1] == '\n'
 	search := bodyStart
 	for {
 		i := strings.Index(l.src[search:], "{%")
@@ -247,18 +263,12 @@ func (l *lexer) raw(start, bodyStart int, openSign byte) (int, error) {
 			sign = l.src[p]
 			p++
 		}
-		q := p
-		for q < len(l.src) && isBlank(l.src[q:q+1]) {
-			q++
-		}
+		q := skipSpaces(l.src, p)
 		if !strings.HasPrefix(l.src[q:], "endraw") {
 			search = tagAt + 2
 			continue
 		}
-		q += len("endraw")
-		for q < len(l.src) && isBlank(l.src[q:q+1]) {
-			q++
-		}
+		q = skipSpaces(l.src, q+len("endraw"))
 		endSign := byte(0)
 		if q < len(l.src) && (l.src[q] == '-' || l.src[q] == '+') {
 			endSign = l.src[q]
@@ -268,16 +278,18 @@ func (l *lexer) raw(start, bodyStart int, openSign byte) (int, error) {
 			search = tagAt + 2
 			continue
 		}
-		text := l.src[bodyStart:tagAt]
-		if sign == '-' {
-			text = strings.TrimRight(text, " \t\n\r\f\v")
-		} else if sign != '+' {
-			lpos := strings.LastIndexByte(text, '\n') + 1
-			if lpos > 0 && lpos < len(text) && isBlank(text[lpos:]) {
-				text = text[:lpos]
-			}
-		}
-		l.addText(text)
+		l.addText(l.stripBefore(l.src[bodyStart:tagAt], sign, true, lineStarting))
 		return l.afterEnd(q+2, endSign, true), nil
 	}
+}
+
+func skipSpaces(s string, p int) int {
+	for p < len(s) {
+		r, n := utf8.DecodeRuneInString(s[p:])
+		if !pySpace(r) {
+			break
+		}
+		p += n
+	}
+	return p
 }
