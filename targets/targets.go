@@ -69,12 +69,14 @@ func openStack(ctx context.Context) (*stack.Stack, func(), error) {
 		}
 		opts.CloudflareIPs = ips
 	}
-	if variable("SELFHOSTED_TRACE") != "" {
-		opts.Trace = os.Stderr
-	}
 	closeFn := func() {}
 	if server := variable("SERVER"); server != "" {
-		c, err := remote.Connect(ctx, server, remote.ConnectOptions{Config: variable("SSH_CONFIG"), AgentSocket: variable("SSH_AUTH_SOCK"), Term: variable("TERM")})
+		co := remote.ConnectOptions{Config: variable("SSH_CONFIG"), AgentSocket: variable("SSH_AUTH_SOCK"), Term: variable("TERM")}
+		if on("SELFHOSTED_TRACE") {
+			co.Trace = os.Stderr
+		}
+		// The handshake runs while the target does its local work.
+		c, err := remote.Start(ctx, server, co)
 		if err != nil {
 			return nil, closeFn, err
 		}

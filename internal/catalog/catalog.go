@@ -186,7 +186,7 @@ func List(w io.Writer, extra map[string]string) {
 			fmt.Fprintf(tw, "  %s\t%s\n", n, extra[n])
 		}
 	}
-	fmt.Fprintln(tw, "\nVariables (SERVICE=db go tool mage logs):")
+	fmt.Fprintln(tw, "\nVariables (SERVICE=mariadb go tool mage logs):")
 	for _, v := range Variables {
 		def := ""
 		if v.Default != "" {

@@ -69,16 +69,22 @@ func Build(ctx context.Context, server run.Runner, root string) (string, error) 
 	if err != nil {
 		return "", err
 	}
+	return arch, BuildFor(ctx, arch, root)
+}
+
+// BuildFor builds the backup program for linux/arch into the stack at
+// root.
+func BuildFor(ctx context.Context, arch, root string) error {
 	out, err := filepath.Abs(filepath.Join(root, BinaryPath))
 	if err != nil {
-		return "", err
+		return err
 	}
 	c := BuildCommand(arch, out)
 	c.Dir = root
 	if _, err := run.Output(ctx, run.Local{}, c); err != nil {
-		return arch, &BuildError{Arch: arch, Root: root, Err: err}
+		return &BuildError{Arch: arch, Root: root, Err: err}
 	}
-	return arch, nil
+	return nil
 }
 
 // BuildError reports a failed build of the backup program.

@@ -1,6 +1,7 @@
 package converge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,34 +51,28 @@ func (c Container) Running() bool { return c.Status == "running" || c.Status == 
 // The Engine's commands run in "/": they need no stack folder, and on a
 // server DIR may not exist yet.
 
-// ListCommand lists the ids of project's containers, stopped ones too.
+// ListCommand describes project's containers, stopped ones too, as
+// docker inspect's JSON, in one round trip: the ids from docker ps go
+// straight to docker inspect. A container removed between the two makes
+// inspect fail for it alone; the others are still printed.
 func ListCommand(project string) run.Command {
-	return run.Command{Args: []string{"docker", "ps", "--all", "--quiet", "--no-trunc", "--filter", "label=" + ProjectLabel + "=" + project}, Dir: "/"}
-}
-
-// InspectCommand describes containers as JSON.
-func InspectCommand(ids ...string) run.Command {
-	return run.Command{Args: append([]string{"docker", "inspect", "--type", "container"}, ids...), Dir: "/"}
+	return run.Command{Args: []string{"sh", "-c", `ids=$(docker ps --all --quiet --no-trunc --filter "label=$1") || exit; ` +
+		`if [ -z "$ids" ]; then echo '[]'; else docker inspect --type container $ids; fi`, "sh", ProjectLabel + "=" + project}, Dir: "/"}
 }
 
 // List returns project's containers (one-off `compose run` ones left out),
 // sorted by service and name.
 func List(ctx context.Context, r run.Runner, project string) ([]Container, error) {
-	out, err := run.Output(ctx, r, ListCommand(project))
-	if err != nil {
+	data, err := run.Output(ctx, r, ListCommand(project))
+	if err != nil && !json.Valid(bytes.TrimSpace(data)) {
 		return nil, fmt.Errorf("list the containers of project %s on %s: %w", project, r.Where(), err)
 	}
-	ids := strings.Fields(string(out))
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	data, err := run.Output(ctx, r, InspectCommand(ids...))
-	if err != nil {
-		// A container removed between the two calls is not an error.
-		if data == nil {
-			return nil, fmt.Errorf("inspect the containers of project %s on %s: %w", project, r.Where(), err)
-		}
-	}
+	return ParseList(data)
+}
+
+// ParseList reads ListCommand's output, one-off `compose run` containers
+// left out.
+func ParseList(data []byte) ([]Container, error) {
 	all, perr := ParseInspect(data)
 	if perr != nil {
 		return nil, perr

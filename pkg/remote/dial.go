@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"io"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -19,18 +20,59 @@ import (
 
 // Client is one SSH connection to a server, reused for every command and
 // file of a run.
+//
+// A Client from [Start] is usable at once: the handshake runs in the
+// background (so a deploy does its local checks meanwhile) and every
+// method waits for it; [Client.Wait] returns its failure.
 type Client struct {
 	Host Host
 	ssh  *ssh.Client
-	jump *ssh.Client
+	jump *Client
+	conn *turnConn
 	term string // TERM for interactive sessions
 
+	ready   chan struct{} // closed once the connection is up or failed
+	dialErr error
+	cancel  context.CancelFunc
+	dialCtx context.Context
+	tracer  *tracer
+
 	shellMu sync.Mutex
-	sh      *shell // the long-lived shell commands run in, started on first use
+	sh      *shell // the long-lived shell commands run in
+
+	machineOnce sync.Once
+	machine     string
+	machineErr  error
 }
 
-// Close closes the connection (and the jump host's).
+// Machine is the server's hardware name (`uname -m`: x86_64, aarch64),
+// asked once per connection.
+func (c *Client) Machine() (string, error) {
+	c.machineOnce.Do(func() {
+		sh, err := c.shell()
+		if err != nil {
+			c.machineErr = err
+			return
+		}
+		out, err := sh.script("uname -m")
+		c.machine, c.machineErr = strings.TrimSpace(string(out)), err
+	})
+	return c.machine, c.machineErr
+}
+
+// Wait waits for the connection and returns why it failed.
+func (c *Client) Wait() error {
+	<-c.ready
+	return c.dialErr
+}
+
+// Close closes the connection (and the jump host's), abandoning a
+// handshake still under way.
 func (c *Client) Close() error {
+	c.cancel()
+	if c.Wait() != nil {
+		return nil
+	}
 	c.shellMu.Lock()
 	if c.sh != nil {
 		c.sh.close()
@@ -44,8 +86,11 @@ func (c *Client) Close() error {
 	return err
 }
 
-// SSH returns the underlying connection.
-func (c *Client) SSH() *ssh.Client { return c.ssh }
+// SSH returns the underlying connection (nil when it failed).
+func (c *Client) SSH() *ssh.Client {
+	_ = c.Wait()
+	return c.ssh
+}
 
 // ConnectOptions say how to reach a server, as OpenSSH's environment would.
 type ConnectOptions struct {
@@ -55,52 +100,114 @@ type ConnectOptions struct {
 	AgentSocket string
 	// Term names the terminal of interactive sessions (TERM; xterm when empty).
 	Term string
+	// Trace, when set, receives each phase's time and round trips
+	// ([Client.Trace]).
+	Trace io.Writer
 }
 
-// Connect resolves alias through the ssh config and dials it.
+// Connect resolves alias through the ssh config and dials it, returning
+// once connected.
 func Connect(ctx context.Context, alias string, opts ConnectOptions) (*Client, error) {
+	c, err := Start(ctx, alias, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Wait(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start resolves alias through the ssh config (its errors come at once)
+// and connects in the background, then opens the shell commands run in.
+// The Client's methods wait for the connection; Close abandons it.
+func Start(ctx context.Context, alias string, opts ConnectOptions) (*Client, error) {
 	h, err := Resolve(alias, opts.Config)
 	if err != nil {
 		return nil, err
 	}
-	return Dial(ctx, h, opts)
+	c := newClient(ctx, h, opts)
+	go func() {
+		c.finish(c.dial(opts))
+		if c.dialErr == nil {
+			// The first command finds the shell ready, and a deploy the
+			// server's architecture known.
+			_, _ = c.Machine()
+		}
+	}()
+	return c, nil
 }
 
 // Dial connects to h, through its ProxyJump host when it has one. Host keys
 // are always verified against h's known_hosts files.
 func Dial(ctx context.Context, h Host, opts ConnectOptions) (*Client, error) {
-	var jump *ssh.Client
+	c := newClient(ctx, h, opts)
+	c.finish(c.dial(opts))
+	if c.dialErr != nil {
+		return nil, c.dialErr
+	}
+	return c, nil
+}
+
+func newClient(ctx context.Context, h Host, opts ConnectOptions) *Client {
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Client{Host: h, term: opts.Term, ready: make(chan struct{}), cancel: cancel}
+	c.dialCtx = ctx
+	if opts.Trace != nil {
+		now := time.Now()
+		c.tracer = &tracer{w: opts.Trace, start: now, last: now}
+	}
+	return c
+}
+
+func (c *Client) finish(err error) {
+	c.dialErr = err
+	close(c.ready)
+	c.Trace("connect")
+}
+
+func (c *Client) dial(opts ConnectOptions) error {
+	ctx, h := c.dialCtx, c.Host
 	if h.ProxyJump != "" {
 		hop, err := jumpHost(h.ProxyJump, opts.Config)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		jc, err := Dial(ctx, hop, opts)
+		jc, err := Dial(ctx, hop, ConnectOptions{Config: opts.Config, AgentSocket: opts.AgentSocket})
 		if err != nil {
-			return nil, fmt.Errorf("ProxyJump %s: %w", h.ProxyJump, err)
+			return fmt.Errorf("ProxyJump %s: %w", h.ProxyJump, err)
 		}
-		jump = jc.ssh
+		c.jump = jc
 	}
 	cfg, err := clientConfig(h, opts.AgentSocket)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var conn net.Conn
-	if jump != nil {
-		conn, err = jump.Dial("tcp", h.Address())
+	if c.jump != nil {
+		conn, err = c.jump.ssh.Dial("tcp", h.Address())
 	} else {
 		d := net.Dialer{Timeout: 15 * time.Second}
 		conn, err = d.DialContext(ctx, "tcp", h.Address())
 	}
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s (SERVER=%s): %w", h, h.Alias, err)
+		return fmt.Errorf("connect to %s (SERVER=%s): %w", h, h.Alias, err)
 	}
-	c, chans, reqs, err := ssh.NewClientConn(conn, h.Address(), cfg)
+	// The handshake takes no context: an abandoned one ends with its
+	// connection.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c.conn = &turnConn{Conn: conn}
+	sc, chans, reqs, err := ssh.NewClientConn(c.conn, h.Address(), cfg)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("ssh %s (SERVER=%s): %w", h, h.Alias, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("ssh %s (SERVER=%s): %w", h, h.Alias, err)
 	}
-	return &Client{Host: h, ssh: ssh.NewClient(c, chans, reqs), jump: jump, term: opts.Term}, nil
+	c.ssh = ssh.NewClient(sc, chans, reqs)
+	return nil
 }
 
 // jumpHost resolves the first hop of a ProxyJump value ([user@]host[:port]).

@@ -48,8 +48,6 @@ type PushOptions struct {
 	Progress io.Writer
 	// PassThru wraps the upload stream (progress bars count its bytes).
 	PassThru scp.PassThru
-	// Trace receives the time each phase took (may be nil).
-	Trace io.Writer
 
 	// onFile is called as each file is streamed (tests cut the connection
 	// or rewrite the file there).
@@ -108,12 +106,37 @@ func (e *ChangedError) Error() string {
 // Push uploads the tree at root to dir on the server (DefaultDir when
 // empty) under the deploy lock, in its own session.
 func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (*PushResult, error) {
+	// The tree is read while the lock's round trip runs.
+	scanned := make(chan scan, 1)
+	go func() { scanned <- scanTree(root) }()
 	s, err := c.Lock(ctx, dir, LockOptions{Wait: opts.LockWait, Who: opts.Who})
 	if err != nil {
+		<-scanned
 		return nil, err
 	}
 	defer s.Close()
-	return s.Push(ctx, root, opts)
+	return s.push(ctx, root, opts, <-scanned)
+}
+
+// scan is the local tree as it would be uploaded.
+type scan struct {
+	local  Manifest
+	stamps map[string]hashKey
+	err    error
+}
+
+func scanTree(root string) scan {
+	ignore, err := Ignore(root)
+	if err != nil {
+		return scan{err: err}
+	}
+	hashes := OpenHashCache(root)
+	local, stamps, err := localManifest(root, ignore, hashes)
+	if err != nil {
+		return scan{err: err}
+	}
+	hashes.Save()
+	return scan{local: local, stamps: stamps}
 }
 
 // Local describes the tree at root as it would be uploaded.
@@ -143,28 +166,21 @@ func (s *Session) Plan(root string) (Plan, Manifest, error) {
 
 // Push uploads the tree at root as a new release and switches DIR to it.
 func (s *Session) Push(ctx context.Context, root string, opts PushOptions) (*PushResult, error) {
+	return s.push(ctx, root, opts, scanTree(root))
+}
+
+func (s *Session) push(ctx context.Context, root string, opts PushOptions, tree scan) (*PushResult, error) {
 	say := func(format string, args ...any) {
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, format+"\n", args...)
 		}
 	}
-	began := time.Now()
-	trace := func(phase string) {
-		if opts.Trace != nil {
-			fmt.Fprintf(opts.Trace, "trace: %-10s %v\n", phase, time.Since(began).Round(time.Millisecond))
-		}
+	trace := s.client.Trace
+	if tree.err != nil {
+		return nil, tree.err
 	}
-	ignore, err := Ignore(root)
-	if err != nil {
-		return nil, err
-	}
-	hashes := OpenHashCache(root)
-	local, stamps, err := localManifest(root, ignore, hashes)
-	if err != nil {
-		return nil, err
-	}
-	hashes.Save()
-	trace("manifest")
+	local, stamps := tree.local, tree.stamps
+	trace("push: manifest")
 	plan := Diff(local, s.st.manifest)
 	host := s.host.String()
 	previous := s.st.current
@@ -177,18 +193,35 @@ func (s *Session) Push(ctx context.Context, root string, opts PushOptions) (*Pus
 		return nil, &SpaceError{Host: host, Mount: s.st.mount, Need: need, Free: s.st.free}
 	}
 
+	// The upload's session opens while the shell stages the release: its
+	// receiver starts extracting once staging is ready.
 	id := newReleaseID(time.Now())
+	type uploaded struct {
+		sent    map[string]string
+		changed []string
+		err     error
+	}
+	upCtx, cancelUpload := context.WithCancel(ctx)
+	defer cancelUpload()
+	done := make(chan uploaded, 1)
+	go func() {
+		sent, changed, err := s.upload(upCtx, root, id, plan.Upload, stamps, opts)
+		done <- uploaded{sent, changed, err}
+	}()
 	if _, err := s.sh.script(stageScript(s.Dir, id, plan, s.st.manifest)); err != nil {
-		s.discard(id)
+		cancelUpload()
+		<-done
+		s.discard(id, true)
 		return nil, s.pushError(id, "prepare the new release", plan, local, err)
 	}
-	trace("stage")
-	sent, changed, err := s.upload(ctx, root, id, plan.Upload, stamps, opts)
+	trace("push: stage")
+	up := <-done
+	sent, changed, err := up.sent, up.changed, up.err
 	if err != nil {
-		s.discard(id)
+		s.discard(id, false)
 		return nil, s.pushError(id, "upload", plan, local, err)
 	}
-	trace("upload")
+	trace("push: upload")
 	for path, hash := range sent {
 		e := local[path]
 		e.Hash = hash
@@ -198,18 +231,21 @@ func (s *Session) Push(ctx context.Context, root string, opts PushOptions) (*Pus
 	if meta.Who == "" {
 		meta.Who = WhoAmI()
 	}
-	if _, err := s.sh.script(recordScript(s.Dir, id, plan, local, s.st.manifest, meta, opts.Model)); err != nil {
-		s.discard(id)
+	// One round trip: record the release and switch DIR to it.
+	out, err := s.sh.script(recordScript(s.Dir, id, plan, local, s.st.manifest, meta, opts.Model) + activateScript(s.Dir, id, "push"))
+	if err != nil {
+		s.discard(id, false)
 		return nil, s.pushError(id, "record the new release", plan, local, err)
+	}
+	at, err := parseNanos(out)
+	if err != nil {
+		return nil, err
 	}
 	s.st.releases = append(s.st.releases, Release{ID: id, Created: meta.Created, Who: meta.Who, Commit: meta.Commit, Dirty: meta.Dirty})
 	s.st.manifest = local
 	s.st.model = opts.Model
-	at, err := s.Activate(ctx, id, "push")
-	if err != nil {
-		return nil, err
-	}
-	trace("activate")
+	s.noteActivation(id, "push", at)
+	trace("push: record+switch")
 	say("push-files: %s now points to release %s", s.Dir, id)
 	return &PushResult{Plan: plan, Release: id, Previous: previous, Activated: at, Changed: changed}, nil
 }
@@ -235,8 +271,15 @@ func SpaceNeeded(plan Plan, local Manifest) int64 {
 
 // discard removes a failed push's staging folder and log at once, so a
 // full disk is not kept full until the next push.
-func (s *Session) discard(id string) {
-	_, _ = s.sh.script(`R=` + ShellPath(s.Dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.upload-" + id + ".log\"")
+//
+// A receiver still waiting for the staging (it failed) is told to give up
+// through the marker it polls, and removes that marker itself.
+func (s *Session) discard(id string, receiverWaiting bool) {
+	marker := `rm -f -- "$R/.staging-` + id + `.ready"`
+	if receiverWaiting {
+		marker = `printf abort > "$R/.staging-` + id + `.ready"`
+	}
+	_, _ = s.sh.script(`R=` + ShellPath(s.Dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.upload-" + id + ".log\"\n" + marker)
 }
 
 // pushError explains a failed push: a full disk is said as such.
@@ -284,6 +327,9 @@ cd -- "$S"
 	for _, mode := range sortedKeys(byMode) {
 		batches(&b, "chmod "+mode+" --", byMode[mode])
 	}
+	// The receiver, started meanwhile in a session of its own, waits for
+	// this.
+	b.WriteString(`printf go > "$S.ready"` + "\n")
 	return b.String()
 }
 
@@ -307,10 +353,17 @@ func batches(b *strings.Builder, cmd string, paths []string) {
 // the file it receives into a pipe to tar (its descriptor 3), while its
 // protocol replies still reach go-scp (descriptor 4 keeps the session's
 // output). Nothing is stored but the extracted files.
+//
+// It starts while the shell is still staging the release (so the session
+// costs no round trip of its own): it first waits, polling every 20 ms for
+// up to a minute, for the marker the staging writes last; "abort" there
+// (a failed staging) ends it.
 func receiver(dir, id string) string {
 	staging := ShellPath(dir + ".releases/.staging-" + id)
 	log := ShellPath(dir + ".releases/.upload-" + id + ".log")
-	return `cd -- ` + staging + ` && selfhosted_receive() { { scp "$@" 3>&1 1>&4 | tar -x -p -f - 2>>` + log + `; } 4>&1; } && selfhosted_receive`
+	return `selfhosted_receive() { n=0; while [ ! -s ` + staging + `.ready ]; do n=$((n+1)); [ "$n" -le 3000 ] || exit 70; sleep 0.02; done; ` +
+		`[ "$(cat -- ` + staging + `.ready)" = go ] || { rm -f -- ` + staging + `.ready; exit 70; }; cd -- ` + staging + ` || exit 70; ` +
+		`{ scp "$@" 3>&1 1>&4 | tar -x -p -f - 2>>` + log + `; } 4>&1; } && selfhosted_receive`
 }
 
 // upload streams the files to send as one tar archive into the staging
@@ -325,7 +378,7 @@ func (s *Session) upload(ctx context.Context, root, id string, files []Entry, st
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := scp.NewClientBySSH(s.client.ssh)
+	client, err := scp.NewClientBySSH(s.client.SSH())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -442,7 +495,7 @@ SELFHOSTED_RECORD_END
 `)
 	}
 	b.WriteString(`mv -- "$R/.staging-` + id + `" "$R/` + id + `"
-rm -f -- "$R/.upload-` + id + `.log"
+rm -f -- "$R/.upload-` + id + `.log" "$R/.staging-` + id + `.ready"
 `)
 	return b.String()
 }

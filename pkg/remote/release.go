@@ -435,7 +435,8 @@ func (s *Session) Prune(ctx context.Context, keep map[string]bool) ([]string, er
 		}
 	}
 	b.WriteString(") </dev/null >/dev/null 2>&1 9>&- &\n")
-	if _, err := s.sh.script(b.String()); err != nil {
+	// Nothing to wait for: the deletion runs in the background anyway.
+	if err := s.sh.send(b.String()); err != nil {
 		return nil, fmt.Errorf("prune old releases on %s: %w", s.host, err)
 	}
 	gone := map[string]bool{}

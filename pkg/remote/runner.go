@@ -89,7 +89,7 @@ func (r *Runner) Run(ctx context.Context, c run.Command, s run.Streams) error {
 		}
 		return sh.run(ctx, r.Client, r.Dir, c, s)
 	}
-	sess, err := r.Client.ssh.NewSession()
+	sess, err := r.Client.session()
 	if err != nil {
 		return fmt.Errorf("open a session on %s: %w", r.Where(), err)
 	}
@@ -174,7 +174,7 @@ func (r *Runner) signal(p *pidCatcher, sig string) {
 	case <-time.After(2 * time.Second):
 		return
 	}
-	sess, err := r.Client.ssh.NewSession()
+	sess, err := r.Client.session()
 	if err != nil {
 		return
 	}

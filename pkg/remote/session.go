@@ -38,6 +38,10 @@ type LockOptions struct {
 	Wait time.Duration
 	// Who names this deploy in the lock ("user@laptop" by default).
 	Who string
+	// With is a command run in the same round trip once the lock is held
+	// (a deploy lists its containers); Session.With returns its output,
+	// whatever its exit status.
+	With run.Command
 }
 
 // LockError reports a deploy refused because another one holds the lock.
@@ -102,7 +106,11 @@ type Session struct {
 	*State
 	client *Client
 	sh     *shell
+	with   []byte
 }
+
+// With is the output of LockOptions.With.
+func (s *Session) With() []byte { return s.with }
 
 // Lock takes the deploy lock of dir (DefaultDir when empty), waiting up to
 // opts.Wait for another deploy, then reads the server's state in the same
@@ -123,25 +131,33 @@ func (c *Client) Lock(ctx context.Context, dir string, opts LockOptions) (*Sessi
 	if err != nil {
 		return nil, err
 	}
-	locked, err := sh.lock(dir, opts)
+	// One round trip: the lock, then what the server holds.
+	then := inspectScript(dir, true)
+	if len(opts.With.Args) > 0 {
+		then = strings.Replace(then, section("manifest"), section("with")+"\n("+script(dir, opts.With)+") || true\n"+section("manifest"), 1)
+	}
+	locked, out, err := sh.lock(dir, opts, then)
 	if err != nil {
+		if locked {
+			sh.unlock()
+			return nil, fmt.Errorf("read the stack folder %s on %s: %w", dir, c.Host, err)
+		}
 		return nil, err
 	}
 	if !locked {
-		holder, _ := sh.script("cat -- " + ShellPath(dir+".lock.info") + " 2>/dev/null || true")
-		return nil, lockError(c.Host.String(), dir, strings.TrimSpace(string(holder)))
-	}
-	out, err := sh.script(inspectScript(dir, true))
-	if err != nil {
-		sh.unlock()
-		return nil, fmt.Errorf("read the stack folder %s on %s: %w", dir, c.Host, err)
+		return nil, lockError(c.Host.String(), dir, strings.TrimSpace(string(out)))
 	}
 	st, err := newState(c, dir, out)
 	if err != nil {
 		sh.unlock()
 		return nil, err
 	}
-	return &Session{State: st, client: c, sh: sh}, nil
+	c.Trace("lock+inspect")
+	sess := &Session{State: st, client: c, sh: sh}
+	if len(opts.With.Args) > 0 {
+		sess.with = sections(out, "manifest")["with"]
+	}
+	return sess, nil
 }
 
 // Inspect reads the server's state for dir without taking the lock or

@@ -59,6 +59,9 @@ type shell struct {
 const lockFD = 9
 
 func (c *Client) shell() (*shell, error) {
+	if err := c.Wait(); err != nil {
+		return nil, err
+	}
 	c.shellMu.Lock()
 	defer c.shellMu.Unlock()
 	if c.sh != nil && c.sh.dead == nil {
@@ -290,9 +293,20 @@ func (sh *shell) close() {
 	sh.sess.Close()
 }
 
+// session opens a session of its own, once connected.
+func (c *Client) session() (*ssh.Session, error) {
+	if err := c.Wait(); err != nil {
+		return nil, err
+	}
+	return c.ssh.NewSession()
+}
+
 // signal sends a signal to a remote process through a session of its own
 // (the shell is busy waiting for it).
 func (c *Client) signal(pid int, sig string) {
+	if c.Wait() != nil {
+		return
+	}
 	sess, err := c.ssh.NewSession()
 	if err != nil {
 		return
@@ -301,38 +315,60 @@ func (c *Client) signal(pid int, sig string) {
 	_ = sess.Run(fmt.Sprintf("kill -%s %d", sig, pid))
 }
 
-// lock takes flock on dir.lock in the shell, waiting up to opts.Wait.
-func (sh *shell) lock(dir string, opts LockOptions) (bool, error) {
+// lock takes flock on dir.lock in the shell, waiting up to opts.Wait, and
+// runs then (a script, as script runs it) once it holds it, in the same
+// round trip. It returns then's output, or, when another deploy holds the
+// lock, that deploy's description.
+func (sh *shell) lock(dir string, opts LockOptions, then string) (locked bool, out []byte, err error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	lockPath := ShellPath(dir + ".lock")
 	info := fmt.Sprintf("%s since %s (pid %d)", opts.Who, time.Now().UTC().Format(time.RFC3339), pidOf())
 	// The descriptor is opened in the shell itself (not a subshell), so the
 	// lock lasts until unlock; a failed open must not end the shell.
-	line := fmt.Sprintf(`if ( mkdir -p -- "$(dirname -- %[1]s)" && : >> %[1]s ) </dev/null; then exec %[3]d>>%[1]s; flock -w %[2]d -E 75 %[3]d </dev/null; s=$?; else s=1; fi; if [ "$s" = 0 ]; then printf '%%s\n' %[4]s > %[1]s.info; fi; `,
-		lockPath, int(opts.Wait.Seconds()), lockFD, run.Quote(info))
-	status, _, err := sh.exec(line+sh.endLine(), nil, nil, nil)
+	line := fmt.Sprintf(`if ( mkdir -p -- "$(dirname -- %[1]s)" && : >> %[1]s ) </dev/null; then exec %[3]d>>%[1]s; flock -w %[2]d -E 75 %[3]d </dev/null; s=$?; else s=1; fi
+if [ "$s" = 0 ]; then printf '%%s\n' %[4]s > %[1]s.info; ( set -e
+%[5]s
+) </dev/null; [ "$?" = 0 ] || s=76
+elif [ "$s" = 75 ]; then exec %[3]d>&-; cat -- %[1]s.info 2>/dev/null; fi
+`, lockPath, int(opts.Wait.Seconds()), lockFD, run.Quote(info), then)
+	var buf bytes.Buffer
+	status, _, err := sh.exec(line+sh.endLine(), &buf, nil, nil)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	switch status {
 	case 0:
-		return true, nil
+		return true, buf.Bytes(), nil
 	case 75:
-		_, _, _ = sh.exec(fmt.Sprintf("exec %d>&-; s=0; ", lockFD)+sh.endLine(), nil, nil, nil)
-		return false, nil
+		return false, buf.Bytes(), nil
+	case 76:
+		return true, buf.Bytes(), &ShellError{Host: sh.host.String(), Status: "1", Stderr: strings.TrimSpace(sh.errTail.String())}
 	}
-	return false, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): exit status %d: %s", dir, sh.host, status, strings.TrimSpace(sh.errTail.String()))
+	return false, nil, fmt.Errorf("take the deploy lock %s.lock on %s (is flock installed? it is part of util-linux): exit status %d: %s", dir, sh.host, status, strings.TrimSpace(sh.errTail.String()))
 }
 
-// unlock releases the deploy lock.
+// unlock releases the deploy lock without waiting for the server (see
+// send). Should the connection end first, the shell ends with it, and the
+// lock too.
 func (sh *shell) unlock() {
+	_ = sh.send(fmt.Sprintf("flock -u %[1]d 2>/dev/null; exec %[1]d>&- 2>/dev/null\n", lockFD))
+}
+
+// send writes lines the shell runs without a reply: they print nothing and
+// the shell runs what comes next after them, so they cost no round trip.
+// Their failures go unseen: only for what needs no answer.
+func (sh *shell) send(lines string) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.dead != nil {
-		return
+		return sh.dead
 	}
-	_, _, _ = sh.exec(fmt.Sprintf("flock -u %[1]d 2>/dev/null; exec %[1]d>&-; s=0; ", lockFD)+sh.endLine(), nil, nil, nil)
+	if _, err := io.WriteString(sh.stdin, "{ "+strings.TrimRight(lines, "\n")+"\n} >/dev/null 2>&1 </dev/null\n"); err != nil {
+		sh.dead = fmt.Errorf("the connection to %s ended: %w", sh.host, err)
+		return sh.dead
+	}
+	return nil
 }
 
 func pidOf() int { return os.Getpid() }

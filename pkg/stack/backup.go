@@ -37,7 +37,7 @@ func (s *Stack) RunBackup(ctx context.Context, req backup.Request) error {
 		return &NoBackupServiceError{File: backup.ComposeFile}
 	}
 	if !s.Remote() {
-		if _, err := s.buildBackup(ctx, run.Local{}); err != nil {
+		if err := s.buildBackup(ctx); err != nil {
 			return err
 		}
 	}

@@ -135,19 +135,32 @@ func (s *Stack) Render(ctx context.Context) (render.Result, error) {
 	return res, s.findFiles()
 }
 
-// buildBackup builds the backup program for server's architecture. The
-// first build takes a while: past a second, Options.Out hears why.
-func (s *Stack) buildBackup(ctx context.Context, server run.Runner) (string, error) {
+// buildBackup builds the backup program for the architecture of the host
+// the stack runs on. The first build takes a while: past a second,
+// Options.Out hears why.
+func (s *Stack) buildBackup(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
 		select {
 		case <-done:
 		case <-time.After(time.Second):
-			s.say("building the backup program (%s) for the server; the first build takes a minute", backup.ProgramPackage)
+			s.say("building the backup program (%s) for %s; the first build takes a minute", backup.ProgramPackage, s.Where())
 		}
 	}()
-	return backup.Build(ctx, server, s.Root)
+	if !s.Remote() {
+		_, err := backup.Build(ctx, run.Local{}, s.Root)
+		return err
+	}
+	machine, err := s.opts.Server.Machine()
+	if err != nil {
+		return err
+	}
+	arch, err := backup.GOARCH(machine)
+	if err != nil {
+		return err
+	}
+	return backup.BuildFor(ctx, arch, s.Root)
 }
 
 // HasBackups reports whether the stack has the backup container.
@@ -168,10 +181,13 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 	if err := s.named(); err != nil {
 		return nil, err
 	}
+	// The connection's handshake runs while the checks do (see
+	// remote.Start); a failed check closes it, the server untouched.
 	loaded, _, err := s.Check(ctx)
 	if err != nil {
 		return nil, err
 	}
+	s.trace("deploy: checks")
 	local := run.Local{Dir: s.Root}
 	commit := ""
 	dirty := false
@@ -190,19 +206,22 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 			return nil, fmt.Errorf("git push: %w", err)
 		}
 	}
+	s.trace("deploy: git")
 	if s.HasBackups() && !o.DryRun {
 		// The backup container runs the project's own program, built here
 		// for the server's architecture and uploaded with the tree.
-		if _, err := s.buildBackup(ctx, client.Runner("/")); err != nil {
+		if err := s.buildBackup(ctx); err != nil {
 			return nil, err
 		}
+		s.trace("deploy: backup program")
 	}
 	model, err := converge.ModelOf(loaded.Model, absRoot(s.Root))
 	if err != nil {
 		return nil, err
 	}
 
-	sess, err := client.Lock(ctx, s.opts.Dir, remote.LockOptions{Wait: o.LockWait})
+	// The containers are listed in the lock's round trip.
+	sess, err := client.Lock(ctx, s.opts.Dir, remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +232,7 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 		return nil, err
 	}
 	res.Upload = upload
-	before, err := s.containers(ctx)
+	before, err := s.containersFrom(ctx, sess)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +249,7 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 
 	push, err := sess.Push(ctx, s.Root, remote.PushOptions{
 		Commit: commit, Dirty: dirty, Model: model.Encode(),
-		Progress: s.opts.Out, PassThru: s.opts.Upload, Trace: s.opts.Trace,
+		Progress: s.opts.Out, PassThru: s.opts.Upload,
 	})
 	if err != nil {
 		return nil, err
@@ -243,6 +262,7 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 	}
 	applied, err := s.apply(ctx, before, res.Plan, since, o.Timeout)
 	res.Applied = applied
+	s.trace("deploy: converge")
 	if err != nil {
 		if push.UpToDate || push.Previous == "" {
 			return res, &FailedError{Release: push.Release, Cause: err}
@@ -250,12 +270,16 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 		return res, s.rollbackAfter(ctx, sess, push, err, o.Timeout)
 	}
 	s.say("deploy: release %s is live on %s", push.Release, client.Host)
+	if push.UpToDate && len(applied.Touched) == 0 {
+		return res, nil // nothing new, nothing left over: nothing to prune
+	}
 	if res.Pruned, err = s.prune(ctx, sess, push.Previous); err != nil {
 		s.say("deploy: %v", err)
 	}
 	if err := s.runner.Run(ctx, compose.Prune(), run.Streams{Stdout: nil, Stderr: s.opts.Err}); err != nil {
 		s.say("deploy: docker system prune: %v", err)
 	}
+	s.trace("deploy: prune")
 	return res, nil
 }
 
@@ -270,6 +294,22 @@ func absRoot(root string) string {
 // containers lists the project's containers where the stack runs.
 func (s *Stack) containers(ctx context.Context) ([]converge.Container, error) {
 	return converge.List(ctx, s.runner, s.Project.Name)
+}
+
+// containersFrom reads the containers a session listed when it took the
+// lock (LockOptions.With), or lists them again if that failed.
+func (s *Stack) containersFrom(ctx context.Context, sess *remote.Session) ([]converge.Container, error) {
+	if list, err := converge.ParseList(sess.With()); err == nil {
+		return list, nil
+	}
+	return s.containers(ctx)
+}
+
+// trace notes the end of a phase, with the connection's round trips.
+func (s *Stack) trace(phase string) {
+	if s.opts.Server != nil {
+		s.opts.Server.Trace(phase)
+	}
 }
 
 // plan computes the converge plan of the containers towards target, from
@@ -364,7 +404,11 @@ const KeepReleases = 3
 
 // prune removes old releases that nothing needs.
 func (s *Stack) prune(ctx context.Context, sess *remote.Session, previous string) ([]string, error) {
-	containers, err := s.containers(ctx)
+	return s.pruneWith(ctx, sess, previous, func() ([]converge.Container, error) { return s.containers(ctx) })
+}
+
+func (s *Stack) pruneWith(ctx context.Context, sess *remote.Session, previous string, list func() ([]converge.Container, error)) ([]string, error) {
+	containers, err := list()
 	if err != nil {
 		return nil, fmt.Errorf("old releases are kept: the containers could not be listed: %w", err)
 	}

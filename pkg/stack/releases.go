@@ -94,7 +94,11 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 	if err != nil {
 		return nil, err
 	}
-	sess, err := client.Lock(ctx, s.opts.Dir, remote.LockOptions{Wait: o.LockWait})
+	// The compose model is read while the lock's round trip runs, and the
+	// containers (for pruning) are listed in it.
+	model := make(chan []byte, 1)
+	go func() { model <- s.recordedModel(ctx) }()
+	sess, err := client.Lock(ctx, s.opts.Dir, remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)})
 	if err != nil {
 		return nil, err
 	}
@@ -107,12 +111,13 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 		fmt.Fprint(s.opts.Out, remote.FormatPlan(plan))
 		return &remote.PushResult{Plan: plan, Release: sess.Current(), UpToDate: plan.Empty()}, nil
 	}
-	res, err := sess.Push(ctx, s.Root, remote.PushOptions{Progress: s.opts.Out, PassThru: s.opts.Upload, Trace: s.opts.Trace, Model: s.recordedModel(ctx)})
+	res, err := sess.Push(ctx, s.Root, remote.PushOptions{Progress: s.opts.Out, PassThru: s.opts.Upload, Model: <-model})
 	if err != nil {
 		return nil, err
 	}
 	if !res.UpToDate {
-		if _, err := s.prune(ctx, sess, res.Previous); err != nil {
+		// Push touched no container: the list taken with the lock holds.
+		if _, err := s.pruneWith(ctx, sess, res.Previous, func() ([]converge.Container, error) { return s.containersFrom(ctx, sess) }); err != nil {
 			s.say("push-files: %v", err)
 		}
 	}

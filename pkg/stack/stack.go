@@ -61,8 +61,6 @@ type Options struct {
 	// CloudflareIPs replaces the Cloudflare ranges templates see (default:
 	// fetched, else the list embedded in package render).
 	CloudflareIPs []string
-	// Trace, when set, receives the time each phase of an upload took.
-	Trace io.Writer
 	// Upload wraps the upload stream (a progress bar counts its bytes).
 	Upload scp.PassThru
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/selfhosted-go/selfhosted/pkg/compose"
 	"github.com/selfhosted-go/selfhosted/pkg/converge"
-	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
 // UpOptions tune Up.
@@ -36,7 +35,7 @@ func (s *Stack) Up(ctx context.Context, o UpOptions) error {
 			return err
 		}
 		if s.HasBackups() {
-			if _, err := s.buildBackup(ctx, run.Local{}); err != nil {
+			if err := s.buildBackup(ctx); err != nil {
 				return err
 			}
 		}
