@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,7 +214,7 @@ func feedDump(ctx context.Context, o Options, dumpsDir string, h Hooks, id strin
 	}
 	defer dump.Close()
 	o.say("restore: loading %s's dump", h.Service)
-	var out tailBuffer
+	var out run.Tail
 	code, err := o.Engine.Exec(ctx, id, shellCommand(h.Restore), dump, &out, &out)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", h.Service, err)
@@ -225,18 +224,6 @@ func feedDump(ctx context.Context, o Options, dumpsDir string, h Hooks, id strin
 	}
 	return nil
 }
-
-type tailBuffer struct{ buf []byte }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 8192 {
-		t.buf = t.buf[len(t.buf)-4096:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.buf) }
 
 // moveContents renames what from holds into to, copying when they are on
 // different file systems; a missing from (excluded from the snapshot)
@@ -284,5 +271,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-var _ io.Writer = (*tailBuffer)(nil)

@@ -218,7 +218,7 @@ func (o Options) unlockAs(ctx context.Context, l LockState) error {
 		return err
 	case strings.HasPrefix(l.Holder, "container "):
 		id := strings.TrimPrefix(l.Holder, "container ")
-		var out tailBuffer
+		var out run.Tail
 		// The holder runs restic with the same repository and password.
 		code, err := o.Engine.Exec(ctx, id, append([]string{"env"}, append(o.Restic.Env, o.Restic.RemoveLocks().Args...)...), nil, &out, &out)
 		if err != nil || code != 0 {

@@ -2,16 +2,15 @@ package backup
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/selfhosted-go/selfhosted/internal/filehash"
 )
 
 // A project's volumes are those Docker Compose labelled with its name: a
@@ -191,18 +190,7 @@ func sameAs(dir string, files map[string]fs.FileInfo, image map[string]FileSum) 
 	return true
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func hashFile(path string) (string, error) { return filehash.SHA256(path) }
 
 // ExistingStateError refuses to restore over data.
 type ExistingStateError struct{ Volumes []string }

@@ -2,10 +2,10 @@ package remote
 
 import (
 	"context"
-	"io"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -130,9 +130,7 @@ func Start(ctx context.Context, alias string, opts ConnectOptions) (*Client, err
 	go func() {
 		c.finish(c.dial(opts))
 		if c.dialErr == nil {
-			// The first command finds the shell ready, and a deploy the
-			// server's architecture known.
-			_, _ = c.Machine()
+			_, _ = c.shell() // the first command finds it ready
 		}
 	}()
 	return c, nil

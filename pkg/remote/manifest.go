@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	gitignore "github.com/sabhiram/go-gitignore"
 
 	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
+	"github.com/selfhosted-go/selfhosted/internal/filehash"
 )
 
 // Entry is one file or folder of a tree, as both sides describe it.
@@ -180,18 +180,7 @@ func localManifest(root string, ignore *gitignore.GitIgnore, cache *HashCache) (
 	return m, stamps, err
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func hashFile(path string) (string, error) { return filehash.SHA256(path) }
 
 // ManifestScript prints the manifest of the current folder in one remote
 // command, without reading any file: `find` lists every entry (type, mode,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,16 +107,12 @@ func (e *ChangedError) Error() string {
 // Push uploads the tree at root to dir on the server (DefaultDir when
 // empty) under the deploy lock, in its own session.
 func (c *Client) Push(ctx context.Context, dir, root string, opts PushOptions) (*PushResult, error) {
-	// The tree is read while the lock's round trip runs.
-	scanned := make(chan scan, 1)
-	go func() { scanned <- scanTree(root) }()
-	s, err := c.Lock(ctx, dir, LockOptions{Wait: opts.LockWait, Who: opts.Who})
+	s, err := c.Lock(ctx, dir, LockOptions{Wait: opts.LockWait, Who: opts.Who, PushAhead: &PushAhead{Root: root, PushOptions: opts}})
 	if err != nil {
-		<-scanned
 		return nil, err
 	}
 	defer s.Close()
-	return s.push(ctx, root, opts, <-scanned)
+	return s.push(ctx, root, opts, *s.tree)
 }
 
 // scan is the local tree as it would be uploaded.
@@ -186,6 +183,7 @@ func (s *Session) push(ctx context.Context, root string, opts PushOptions, tree 
 	previous := s.st.current
 	say("push-files: %d to upload (%s), %d to delete, %d folders to create on %s", len(plan.Upload), megabytes(plan.Bytes), len(plan.Delete), len(plan.Mkdir), s.host)
 	if plan.Empty() && previous != "" {
+		saveGuess(root, host, s.Dir, previous, s.st.manifest)
 		say("push-files: %s is up to date (release %s)", s.Dir, previous)
 		return &PushResult{Plan: plan, Release: previous, Previous: previous, UpToDate: true}, nil
 	}
@@ -193,32 +191,46 @@ func (s *Session) push(ctx context.Context, root string, opts PushOptions, tree 
 		return nil, &SpaceError{Host: host, Mount: s.st.mount, Need: need, Free: s.st.free}
 	}
 
-	// The upload's session opens while the shell stages the release: its
-	// receiver starts extracting once staging is ready.
-	id := newReleaseID(time.Now())
-	type uploaded struct {
-		sent    map[string]string
-		changed []string
-		err     error
+	var id string
+	var done chan uploaded
+	usedAhead := false
+	if a := s.ahead; a != nil && a.staged && samePlan(plan, a.plan) && samePlan(Diff(local, a.tree.local), Plan{}) {
+		// Started before the lock, on the right guess: staged already.
+		id, done, usedAhead = a.id, a.done, true
+	} else {
+		if a != nil {
+			a.abandon(s.sh, s.Dir)
+		}
+		// The upload's session opens while the shell stages the release:
+		// its receiver starts extracting once staging is ready.
+		id = newReleaseID(time.Now())
+		upCtx, cancelUpload := context.WithCancel(ctx)
+		defer cancelUpload()
+		done = make(chan uploaded, 1)
+		go func() {
+			sent, changed, err := upload(upCtx, s.client, s.Dir, root, id, plan.Upload, stamps, opts, time.Minute)
+			done <- uploaded{sent, changed, err}
+		}()
+		if _, err := s.sh.script(stageScript(s.Dir, id, plan, s.st.manifest)); err != nil {
+			cancelUpload()
+			<-done
+			s.discard(id)
+			return nil, s.pushError(id, "prepare the new release", plan, local, err)
+		}
+		trace("push: stage")
 	}
-	upCtx, cancelUpload := context.WithCancel(ctx)
-	defer cancelUpload()
-	done := make(chan uploaded, 1)
-	go func() {
-		sent, changed, err := s.upload(upCtx, root, id, plan.Upload, stamps, opts)
-		done <- uploaded{sent, changed, err}
-	}()
-	if _, err := s.sh.script(stageScript(s.Dir, id, plan, s.st.manifest)); err != nil {
-		cancelUpload()
-		<-done
-		s.discard(id, true)
-		return nil, s.pushError(id, "prepare the new release", plan, local, err)
-	}
-	trace("push: stage")
+	s.ahead = nil
 	up := <-done
+	var changedErr *ChangedError
+	if usedAhead && up.err != nil && !errors.As(up.err, &changedErr) {
+		// The upload ahead failed (its receiver gave up waiting for a
+		// long-held lock, say): start again, as without a guess.
+		s.discard(id)
+		return s.push(ctx, root, opts, tree)
+	}
 	sent, changed, err := up.sent, up.changed, up.err
 	if err != nil {
-		s.discard(id, false)
+		s.discard(id)
 		return nil, s.pushError(id, "upload", plan, local, err)
 	}
 	trace("push: upload")
@@ -234,7 +246,7 @@ func (s *Session) push(ctx context.Context, root string, opts PushOptions, tree 
 	// One round trip: record the release and switch DIR to it.
 	out, err := s.sh.script(recordScript(s.Dir, id, plan, local, s.st.manifest, meta, opts.Model) + activateScript(s.Dir, id, "push"))
 	if err != nil {
-		s.discard(id, false)
+		s.discard(id)
 		return nil, s.pushError(id, "record the new release", plan, local, err)
 	}
 	at, err := parseNanos(out)
@@ -245,6 +257,7 @@ func (s *Session) push(ctx context.Context, root string, opts PushOptions, tree 
 	s.st.manifest = local
 	s.st.model = opts.Model
 	s.noteActivation(id, "push", at)
+	saveGuess(root, host, s.Dir, id, local)
 	trace("push: record+switch")
 	say("push-files: %s now points to release %s", s.Dir, id)
 	return &PushResult{Plan: plan, Release: id, Previous: previous, Activated: at, Changed: changed}, nil
@@ -269,17 +282,13 @@ func SpaceNeeded(plan Plan, local Manifest) int64 {
 	return need
 }
 
-// discard removes a failed push's staging folder and log at once, so a
-// full disk is not kept full until the next push.
-//
-// A receiver still waiting for the staging (it failed) is told to give up
-// through the marker it polls, and removes that marker itself.
-func (s *Session) discard(id string, receiverWaiting bool) {
-	marker := `rm -f -- "$R/.staging-` + id + `.ready"`
-	if receiverWaiting {
-		marker = `printf abort > "$R/.staging-` + id + `.ready"`
-	}
-	_, _ = s.sh.script(`R=` + ShellPath(s.Dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.upload-" + id + ".log\"\n" + marker)
+// discard removes a failed push's staging folder, marker and log at once,
+// so a full disk is not kept full until the next push. A receiver still
+// waiting for the marker gives up at its timeout (see receiver).
+func (s *Session) discard(id string) { _, _ = s.sh.script(discardScript(s.Dir, id)) }
+
+func discardScript(dir, id string) string {
+	return `R=` + ShellPath(dir+".releases") + "\nrm -rf -- \"$R/.staging-" + id + "\" \"$R/.staging-" + id + ".ready\" \"$R/.upload-" + id + ".log\""
 }
 
 // pushError explains a failed push: a full disk is said as such.
@@ -356,20 +365,20 @@ func batches(b *strings.Builder, cmd string, paths []string) {
 //
 // It starts while the shell is still staging the release (so the session
 // costs no round trip of its own): it first waits, polling every 20 ms for
-// up to a minute, for the marker the staging writes last; "abort" there
-// (a failed staging) ends it.
-func receiver(dir, id string) string {
+// up to wait, for the marker the staging writes last.
+func receiver(dir, id string, wait time.Duration) string {
 	staging := ShellPath(dir + ".releases/.staging-" + id)
 	log := ShellPath(dir + ".releases/.upload-" + id + ".log")
-	return `selfhosted_receive() { n=0; while [ ! -s ` + staging + `.ready ]; do n=$((n+1)); [ "$n" -le 3000 ] || exit 70; sleep 0.02; done; ` +
-		`[ "$(cat -- ` + staging + `.ready)" = go ] || { rm -f -- ` + staging + `.ready; exit 70; }; cd -- ` + staging + ` || exit 70; ` +
+	polls := strconv.Itoa(int(wait / (20 * time.Millisecond)))
+	return `selfhosted_receive() { n=0; while [ ! -s ` + staging + `.ready ]; do n=$((n+1)); [ "$n" -le ` + polls + ` ] || exit 70; sleep 0.02; done; ` +
+		`[ "$(cat -- ` + staging + `.ready)" = go ] || exit 70; cd -- ` + staging + ` || exit 70; ` +
 		`{ scp "$@" 3>&1 1>&4 | tar -x -p -f - 2>>` + log + `; } 4>&1; } && selfhosted_receive`
 }
 
 // upload streams the files to send as one tar archive into the staging
 // folder. It returns the content hash of what was sent for each file, and
 // the files that had been rewritten since they were hashed (sent whole).
-func (s *Session) upload(ctx context.Context, root, id string, files []Entry, stamps map[string]hashKey, opts PushOptions) (map[string]string, []string, error) {
+func upload(ctx context.Context, c *Client, dir, root, id string, files []Entry, stamps map[string]hashKey, opts PushOptions, wait time.Duration) (map[string]string, []string, error) {
 	sent := map[string]string{}
 	if len(files) == 0 {
 		return sent, nil, nil
@@ -378,15 +387,15 @@ func (s *Session) upload(ctx context.Context, root, id string, files []Entry, st
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := scp.NewClientBySSH(s.client.SSH())
+	client, err := scp.NewClientBySSH(c.SSH())
 	if err != nil {
 		return nil, nil, err
 	}
-	client.RemoteBinary = receiver(s.Dir, id)
+	client.RemoteBinary = receiver(dir, id, wait)
 	pr, pw := io.Pipe()
 	var changed []string
 	go func() {
-		pw.CloseWithError(writeTar(ctx, pw, root, files, stamps, sent, &changed, s.host.String(), opts.onFile))
+		pw.CloseWithError(writeTar(ctx, pw, root, files, stamps, sent, &changed, c.Host.String(), opts.onFile))
 	}()
 	err = client.CopyPassThru(ctx, pr, "/dev/fd/3", "0600", size, opts.PassThru)
 	pr.CloseWithError(errors.New("upload ended"))

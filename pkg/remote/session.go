@@ -42,6 +42,9 @@ type LockOptions struct {
 	// (a deploy lists its containers); Session.With returns its output,
 	// whatever its exit status.
 	With run.Command
+	// PushAhead starts pushing a tree before the lock is held, for the
+	// session's Push to finish (see PushAhead).
+	PushAhead *PushAhead
 }
 
 // LockError reports a deploy refused because another one holds the lock.
@@ -107,6 +110,8 @@ type Session struct {
 	client *Client
 	sh     *shell
 	with   []byte
+	ahead  *ahead // an upload started before the lock (PushAhead)
+	tree   *scan  // the tree PushAhead read
 }
 
 // With is the output of LockOptions.With.
@@ -127,35 +132,61 @@ func (c *Client) Lock(ctx context.Context, dir string, opts LockOptions) (*Sessi
 	if opts.Who == "" {
 		opts.Who = WhoAmI()
 	}
+	// The tree is read and its upload started while the connection and
+	// the shell come up.
+	var tree *scan
+	var a *ahead
+	if opts.PushAhead != nil {
+		t := scanTree(opts.PushAhead.Root)
+		tree = &t
+		a = c.startAhead(ctx, dir, opts.PushAhead, t)
+	}
 	sh, err := c.shell()
 	if err != nil {
-		return nil, err
-	}
-	// One round trip: the lock, then what the server holds.
-	then := inspectScript(dir, true)
-	if len(opts.With.Args) > 0 {
-		then = strings.Replace(then, section("manifest"), section("with")+"\n("+script(dir, opts.With)+") || true\n"+section("manifest"), 1)
-	}
-	locked, out, err := sh.lock(dir, opts, then)
-	if err != nil {
-		if locked {
-			sh.unlock()
-			return nil, fmt.Errorf("read the stack folder %s on %s: %w", dir, c.Host, err)
+		if a != nil {
+			a.cancel()
+			<-a.done
 		}
 		return nil, err
 	}
+	// One round trip: the lock, then what the server holds, and what the
+	// options add.
+	var extra string
+	if len(opts.With.Args) > 0 {
+		extra += section("with") + "\n(" + script(dir, opts.With) + ") || true\n"
+	}
+	if a != nil {
+		extra += a.stageIfCurrent(dir)
+	}
+	then := strings.Replace(inspectScript(dir, true), section("manifest"), extra+section("manifest"), 1)
+	locked, out, err := sh.lock(dir, opts, then)
+	fail := func(err error) (*Session, error) {
+		if a != nil {
+			a.abandon(sh, dir)
+		}
+		if locked {
+			sh.unlock()
+		}
+		return nil, err
+	}
+	if err != nil {
+		if locked {
+			return fail(fmt.Errorf("read the stack folder %s on %s: %w", dir, c.Host, err))
+		}
+		return fail(err)
+	}
 	if !locked {
-		return nil, lockError(c.Host.String(), dir, strings.TrimSpace(string(out)))
+		return fail(lockError(c.Host.String(), dir, strings.TrimSpace(string(out))))
 	}
 	st, err := newState(c, dir, out)
 	if err != nil {
-		sh.unlock()
-		return nil, err
+		return fail(err)
 	}
 	c.Trace("lock+inspect")
-	sess := &Session{State: st, client: c, sh: sh}
-	if len(opts.With.Args) > 0 {
-		sess.with = sections(out, "manifest")["with"]
+	parts := sections(out, "manifest")
+	sess := &Session{State: st, client: c, sh: sh, with: parts["with"], ahead: a, tree: tree}
+	if a != nil {
+		a.staged = string(parts["ahead"]) == "staged"
 	}
 	return sess, nil
 }
@@ -197,7 +228,13 @@ func (s *State) ReleaseFiles(ctx context.Context, ids []string) (map[string]Rele
 }
 
 // Close releases the lock.
-func (s *Session) Close() { s.sh.unlock() }
+func (s *Session) Close() {
+	if s.ahead != nil {
+		s.ahead.abandon(s.sh, s.Dir)
+		s.ahead = nil
+	}
+	s.sh.unlock()
+}
 
 // Host names the server.
 func (s *State) Host() Host { return s.host }
@@ -275,23 +312,6 @@ func lockError(host, dir, holder string) *LockError {
 	}
 	return e
 }
-
-// tailWriter keeps the last max bytes written to it.
-type tailWriter struct {
-	buf []byte
-	max int
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) String() string { return string(t.buf) }
-func (t *tailWriter) Reset()         { t.buf = t.buf[:0] }
 
 // section starts a named part of a script's output.
 func section(name string) string { return `printf '\n\036` + name + `\n'` }

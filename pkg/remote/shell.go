@@ -51,7 +51,7 @@ type shell struct {
 	errDone chan struct{} // closed when its stderr end marker arrived
 	errPid  chan int
 	noDir   bool
-	errTail tailWriter // stderr of the running script, for messages
+	errTail run.Tail // stderr of the running script, for messages
 	dead    error
 }
 
@@ -86,7 +86,7 @@ func (c *Client) shell() (*shell, error) {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	sh := &shell{host: c.Host, sess: sess, stdin: stdin, out: bufio.NewReaderSize(stdout, 64<<10), nonce: "\x1eselfhosted-" + hex.EncodeToString(b)}
-	sh.errTail.max = 8192
+	sh.errTail.Max = 8192
 	if err := sess.Start("exec sh -s"); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("start a shell on %s: %w", c.Host, err)

@@ -20,9 +20,26 @@ import (
 // .gitignore and refuses to run when git already tracks one of them.
 
 const (
-	gitignoreBegin = "# BEGIN selfhosted render: generated from *.j2 templates (managed by `go tool mage render`, do not edit)"
+	gitignoreBegin = "# BEGIN selfhosted render: generated from *.j2 templates (rewritten at every render, do not edit)"
 	gitignoreEnd   = "# END selfhosted render"
+	// A block is found by this prefix of its first line, so blocks written
+	// by older versions (whose first line named the command) are replaced.
+	gitignoreBeginPrefix = "# BEGIN selfhosted render"
 )
+
+// blockStart is where the managed block's first line starts in content.
+func blockStart(content string) int {
+	for i := 0; ; {
+		j := strings.Index(content[i:], gitignoreBeginPrefix)
+		if j < 0 {
+			return -1
+		}
+		if at := i + j; at == 0 || content[at-1] == '\n' {
+			return at
+		}
+		i += j + len(gitignoreBeginPrefix)
+	}
+}
 
 // Gitignore returns content with the managed block listing paths (sorted,
 // slash-separated, anchored to the repository root), replacing any existing
@@ -37,7 +54,7 @@ func Gitignore(content string, paths []string) string {
 	}
 	block.WriteString(gitignoreEnd + "\n")
 
-	begin := strings.Index(content, gitignoreBegin)
+	begin := blockStart(content)
 	end := strings.Index(content, gitignoreEnd)
 	if begin >= 0 && end > begin {
 		after := content[end+len(gitignoreEnd):]
@@ -60,7 +77,7 @@ func updateGitignore(root string, paths []string) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", name, err)
 	}
-	if len(paths) == 0 && !strings.Contains(string(old), gitignoreBegin) {
+	if len(paths) == 0 && blockStart(string(old)) < 0 {
 		return nil // a stack without templates keeps its .gitignore as written
 	}
 	updated := Gitignore(string(old), paths)

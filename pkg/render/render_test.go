@@ -216,6 +216,12 @@ func TestGitignoreReplacesOnlyTheManagedBlock(t *testing.T) {
 	before := "a\n" + gitignoreBegin + "\n/old\n" + gitignoreEnd + "\nb\n"
 	assert.Equal(t, "a\n"+gitignoreBegin+"\n/new\n"+gitignoreEnd+"\nb\n", Gitignore(before, []string{"new"}))
 	assert.Equal(t, gitignoreBegin+"\n"+gitignoreEnd+"\n", Gitignore("", nil))
+
+	// A block written by an older version, whose first line read otherwise.
+	older := "a\n# BEGIN selfhosted render: generated from *.j2 templates (managed by `go tool mage render`, do not edit)\n/old\n" + gitignoreEnd + "\nb\n"
+	assert.Equal(t, "a\n"+gitignoreBegin+"\n/new\n"+gitignoreEnd+"\nb\n", Gitignore(older, []string{"new"}))
+	// The marker's words inside another line are not a block.
+	assert.Equal(t, "x # BEGIN selfhosted render\n\n"+gitignoreBegin+"\n/new\n"+gitignoreEnd+"\n", Gitignore("x # BEGIN selfhosted render\n", []string{"new"}))
 }
 
 func TestTrackedErrorNamesTheFix(t *testing.T) {

@@ -130,7 +130,7 @@ func Output(ctx context.Context, r Runner, cmd Command) ([]byte, error) {
 // OutputFrom is Output with stdin as the command's input.
 func OutputFrom(ctx context.Context, r Runner, cmd Command, stdin io.Reader) ([]byte, error) {
 	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 4096}
+	stderr := &Tail{}
 	err := r.Run(ctx, cmd, Streams{Stdin: stdin, Stdout: &stdout, Stderr: stderr})
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Stderr == "" {
@@ -139,21 +139,40 @@ func OutputFrom(ctx context.Context, r Runner, cmd Command, stdin io.Reader) ([]
 	return stdout.Bytes(), err
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// Tail keeps the last Max bytes written to it (4096 when zero): the end of
+// a command's error output, for a message that must not be a page long.
+type Tail struct {
+	Max int
 	buf []byte
-	max int
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *Tail) Write(p []byte) (int, error) {
+	max := t.Max
+	if max <= 0 {
+		max = 4096
+	}
 	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
+	if len(t.buf) > 2*max {
+		// Trim in bulk: a long stream costs amortised copies, not one per write.
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-max:]...)
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string { return string(t.buf) }
+// String is what was kept, at most Max bytes.
+func (t *Tail) String() string {
+	max := t.Max
+	if max <= 0 {
+		max = 4096
+	}
+	if len(t.buf) > max {
+		return string(t.buf[len(t.buf)-max:])
+	}
+	return string(t.buf)
+}
+
+// Reset forgets what was written.
+func (t *Tail) Reset() { t.buf = t.buf[:0] }
 
 // Quote quotes s for a POSIX shell when it contains anything but safe
 // characters.

@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +73,17 @@ func TestLocalRunMissingProgram(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not installed")
 	assert.Equal(t, 1, ExitCode(err))
+}
+
+func TestTailKeepsTheEnd(t *testing.T) {
+	tail := &Tail{Max: 8}
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(tail, "%d,", i)
+	}
+	assert.Equal(t, "7,98,99,", tail.String())
+	tail.Reset()
+	assert.Equal(t, "", tail.String())
+	var unlimited Tail
+	unlimited.Write([]byte("short"))
+	assert.Equal(t, "short", unlimited.String())
 }

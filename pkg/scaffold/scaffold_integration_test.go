@@ -85,9 +85,10 @@ func TestIntegrationAStackInItsOwnRepository(t *testing.T) {
 	testenv.Git(t, dir, "push", "-q", "-u", "origin", "HEAD")
 	s := testenv.StartSSHD(t)
 	server := []string{"SERVER=" + s.Alias, "SSH_CONFIG=" + s.Config, "DIR=" + filepath.Join(t.TempDir(), "srv"), "SSH_AUTH_SOCK="}
+	srv := server[2][len("DIR="):]
 	out := mage(server, "deploy")
-	assert.Contains(t, out, "built the backup program")
 	assert.Contains(t, out, "is live")
+	assert.FileExists(t, filepath.Join(srv, "services/backup/bin/selfhosted-backup"), "the backup program, built for the server and uploaded")
 	mage(server, "init")
 	mage(server, "backup")
 	assert.Contains(t, mage(server, "list-snapshots"), "one-shot")

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/selfhosted-go/selfhosted/pkg/backup"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
@@ -41,7 +40,7 @@ func (s *Stack) RunBackup(ctx context.Context, req backup.Request) error {
 			return err
 		}
 	}
-	tail := &tailWriter{max: 4096}
+	tail := &run.Tail{}
 	err := s.runner.Run(ctx, s.Project.Run(BackupService, false, req.Args()...), run.Streams{Stdout: s.opts.Out, Stderr: io.MultiWriter(s.opts.Err, tail)})
 	var exit *run.ExitError
 	if errors.As(err, &exit) {
@@ -131,19 +130,3 @@ func (s *Stack) Forget(ctx context.Context) error {
 func (s *Stack) CheckRepository(ctx context.Context, subset string) error {
 	return s.RunBackup(ctx, backup.Request{Verb: backup.VerbCheck, Subset: subset})
 }
-
-// tailWriter keeps the last max bytes written to it.
-type tailWriter struct {
-	buf []byte
-	max int
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailWriter) String() string { return strings.TrimSpace(string(t.buf)) }

@@ -182,7 +182,11 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 		return nil, err
 	}
 	// The connection's handshake runs while the checks do (see
-	// remote.Start); a failed check closes it, the server untouched.
+	// remote.Start); a failed check closes it, the server untouched. The
+	// backup program's architecture is asked as soon as it is up.
+	if s.HasBackups() && !o.DryRun {
+		go func() { _, _ = client.Machine() }()
+	}
 	loaded, _, err := s.Check(ctx)
 	if err != nil {
 		return nil, err
@@ -221,7 +225,11 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 	}
 
 	// The containers are listed in the lock's round trip.
-	sess, err := client.Lock(ctx, s.opts.Dir, remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)})
+	lo := remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)}
+	if !o.DryRun {
+		lo.PushAhead = &remote.PushAhead{Root: s.Root, PushOptions: remote.PushOptions{PassThru: s.opts.Upload}}
+	}
+	sess, err := client.Lock(ctx, s.opts.Dir, lo)
 	if err != nil {
 		return nil, err
 	}

@@ -98,7 +98,11 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 	// containers (for pruning) are listed in it.
 	model := make(chan []byte, 1)
 	go func() { model <- s.recordedModel(ctx) }()
-	sess, err := client.Lock(ctx, s.opts.Dir, remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)})
+	lo := remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)}
+	if !o.DryRun {
+		lo.PushAhead = &remote.PushAhead{Root: s.Root, PushOptions: remote.PushOptions{PassThru: s.opts.Upload}}
+	}
+	sess, err := client.Lock(ctx, s.opts.Dir, lo)
 	if err != nil {
 		return nil, err
 	}
