@@ -58,7 +58,7 @@ func Testenv(ctx context.Context) error {
 	return provision.Ensure(ctx, os.Stdout)
 }
 
-// BenchUpload compares push-files with `rsync -a --delete` on a generated tree over the loopback sshd (LATENCY=40ms: each way, RUNS=5).
+// BenchUpload compares push-files and deploy with rsync and ssh over the loopback sshd (LATENCY=40ms: each way, RUNS=5, BENCH_USER: the login).
 func BenchUpload(ctx context.Context) error {
 	var latency time.Duration
 	if v := os.Getenv("LATENCY"); v != "" {
@@ -73,7 +73,7 @@ func BenchUpload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return uploadbench.Run(ctx, os.Stdout, uploadbench.Options{Module: module, Runs: runs, Latency: latency})
+	return uploadbench.Run(ctx, os.Stdout, uploadbench.Options{Module: module, Runs: runs, Latency: latency, User: os.Getenv("BENCH_USER")})
 }
 
 // BenchBackup compares the project's backup and restore with doing the same by hand (BENCH_MB=300: the database's size, RUNS=3).

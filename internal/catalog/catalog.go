@@ -89,7 +89,7 @@ var Targets = []Target{
 
 	{"testenv", "Testenv", "Development", "provision what the integration tests need (Compose v2, test image, sshd, restic, Jinja2)", nil, "go tool mage testenv", false},
 	{"bench-render", "BenchRender", "Development", "compare `go tool mage render` with a plain Python Jinja2 process", nil, "go tool mage bench-render", false},
-	{"bench-upload", "BenchUpload", "Development", "compare push-files with rsync over the loopback sshd", []string{"LATENCY", "RUNS"}, "LATENCY=40ms go tool mage bench-upload", false},
+	{"bench-upload", "BenchUpload", "Development", "compare push-files and a no-op deploy with rsync and ssh over the loopback sshd", []string{"LATENCY", "RUNS", "BENCH_USER"}, "LATENCY=40ms go tool mage bench-upload", false},
 	{"bench-backup", "BenchBackup", "Development", "compare backup and restore with the same steps by hand", []string{"BENCH_MB", "RUNS"}, "BENCH_MB=100 go tool mage bench-backup", false},
 	{"bench-startup", "BenchStartup", "Development", "time `go tool mage` from start to the target's own work", []string{"RUNS"}, "go tool mage bench-startup", false},
 }
@@ -112,12 +112,13 @@ var Variables = []Variable{
 	{"RELEASE", "the previous release", "the release rollback returns to"},
 	{"CLOUDFLARE_IPS", "fetched (embedded list offline)", "comma-separated ranges for templates' cloudflare_ips"},
 	{"SSH_CONFIG", "~/.ssh/config", "another ssh config file"},
-	{"SELFHOSTED_TRACE", "", "1 prints the time of each phase of an upload"},
+	{"SELFHOSTED_TRACE", "", "1 prints each phase's time and round trips to the server"},
 	{"SELFHOSTED_VERBOSE", "", "1 (or mage -v) shows full commands and their errors on failure"},
 	{"OPTIONS", "", "extra `go test` flags, as shell words"},
 	{"LATENCY", "0", "delay a proxy adds each way in bench-upload (e.g. 40ms)"},
 	{"BENCH_MB", "300", "the database's size in bench-backup"},
-	{"RUNS", "3 or 5", "runs per side in a benchmark"},
+	{"RUNS", "3, 5 or 10", "runs per side in a benchmark"},
+	{"BENCH_USER", "selfhosted-bench", "the account bench-upload logs in as (root here reads a heavy .bashrc)"},
 }
 
 // Find returns the target a name means: the Makefile's name, the Go

@@ -16,10 +16,13 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
 	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
@@ -60,7 +63,65 @@ func Ensure(ctx context.Context, log io.Writer) error {
 	if err := ensureCompose(ctx, r, log); err != nil {
 		return err
 	}
+	if err := ensureBenchUser(ctx, r, log); err != nil {
+		return err
+	}
 	return ensureImage(ctx, r, log)
+}
+
+// BenchUser is the account the upload benchmark logs in as over its
+// loopback sshd: a fresh account whose login shell reads nothing heavy,
+// as on a typical server. (This machine's root reads a .bashrc that
+// initialises pyenv, which costs a second per SSH session and would
+// measure that, not the tools.) It is in the docker group for deploy.
+const BenchUser = "selfhosted-bench"
+
+func ensureBenchUser(ctx context.Context, r run.Runner, log io.Writer) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup(BenchUser)
+	if err != nil {
+		fmt.Fprintf(log, "testenv: creating the user %s (the upload benchmark's login)\n", BenchUser)
+		// No password, but not locked ("*", not useradd's "!"): sshd
+		// without PAM refuses a locked account even a key.
+		c := run.Command{Args: []string{"useradd", "--create-home", "--shell", "/bin/bash", "--groups", "docker", "--password", "*", BenchUser}}
+		if out, err := run.Output(ctx, r, c); err != nil {
+			return fmt.Errorf("%s: %w: %s", c, err, out)
+		}
+		if u, err = user.Lookup(BenchUser); err != nil {
+			return err
+		}
+	}
+	// Its own Compose v2 plugin, when this machine's is a user's.
+	plugin := filepath.Join(u.HomeDir, ".docker", "cli-plugins", "docker-compose")
+	mine, err := ComposePluginPath()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(plugin); err == nil {
+		return nil
+	} else if _, err := os.Stat(mine); err != nil {
+		return nil // compose is the system's: every user has it
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, d := range []string{filepath.Join(u.HomeDir, ".docker"), filepath.Dir(plugin)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chown(d, uid, gid); err != nil {
+			return err
+		}
+	}
+	data, err := os.ReadFile(mine)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(plugin, data, 0o755); err != nil {
+		return err
+	}
+	return os.Chown(plugin, uid, gid)
 }
 
 // --- Debian packages ---

@@ -34,6 +34,8 @@ const Path = "/usr/sbin/sshd"
 
 // Options vary the sshd.
 type Options struct {
+	// User is the account clients log in as (default: the current one).
+	User string
 	// HostKeys are the types of host key sshd offers (default ed25519).
 	HostKeys []string
 	// Known are the types of those keys known_hosts records (default all).
@@ -62,6 +64,13 @@ func Start(dir, logPath string, opts ...Options) (*SSHD, error) {
 		return nil, err
 	}
 	s := &SSHD{Dir: dir, User: u.Username, Alias: "testserver", Port: port}
+	if o.User != "" && o.User != u.Username {
+		// sshd reads the keys as that user: it must reach them.
+		s.User = o.User
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	keys := map[string]string{"id_ed25519": "ed25519"}
 	for _, kind := range o.HostKeys {
 		keys["host_"+kind] = kind
@@ -74,7 +83,7 @@ func Start(dir, logPath string, opts ...Options) (*SSHD, error) {
 	}
 	s.UserKey = filepath.Join(dir, "id_ed25519")
 	pub, _ := os.ReadFile(s.UserKey + ".pub")
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o644); err != nil {
 		return nil, err
 	}
 	var known strings.Builder

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -43,6 +44,9 @@ type Options struct {
 	Runs int
 	// Latency delays each direction of every connection (0: loopback).
 	Latency time.Duration
+	// User is the account both tools log in as (default: provision's
+	// BenchUser when it exists, else the current one).
+	User string
 }
 
 // step is one measured scenario; prepare runs untimed before each run.
@@ -88,6 +92,8 @@ type bench struct {
 	config       string // ssh config reaching sshd through the proxy
 	proxy        *netdelay.Proxy
 	env          []string
+	login        string // the account both tools log in as
+	uid, gid     int    // its ids when it is not this process's (else -1)
 }
 
 func dataFile(tree string, i int) string {
@@ -122,7 +128,18 @@ func (b *bench) resetServers() error {
 			return err
 		}
 	}
-	return os.MkdirAll(b.serverTheirs, 0o755)
+	if err := os.MkdirAll(b.serverTheirs, 0o755); err != nil {
+		return err
+	}
+	return b.own(b.serverTheirs)
+}
+
+// own gives path to the login user, who writes there over ssh.
+func (b *bench) own(path string) error {
+	if b.uid < 0 {
+		return nil
+	}
+	return os.Chown(path, b.uid, b.gid)
 }
 
 func (b *bench) syncUntimed() error {
@@ -208,7 +225,23 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	if err := os.MkdirAll(filepath.Join(work, "sshd"), 0o700); err != nil {
 		return err
 	}
-	sshd, err := sshd.Start(filepath.Join(work, "sshd"), filepath.Join(work, "sshd.log"))
+	login, uid, gid, err := loginUser(opts.User)
+	if err != nil {
+		return err
+	}
+	if uid >= 0 {
+		// The login user reaches the server folders through work.
+		if err := os.Chmod(work, 0o755); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(work, "server"), 0o755); err != nil {
+			return err
+		}
+		if err := os.Chown(filepath.Join(work, "server"), uid, gid); err != nil {
+			return err
+		}
+	}
+	sshd, err := sshd.Start(filepath.Join(work, "sshd"), filepath.Join(work, "sshd.log"), sshd.Options{User: login})
 	if err != nil {
 		return err
 	}
@@ -224,7 +257,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	}
 	b := &bench{ctx: ctx, opts: opts, work: work, ours: filepath.Join(work, "ours"), theirs: filepath.Join(work, "rsync"),
 		serverOurs: filepath.Join(work, "server", "ours"), serverTheirs: filepath.Join(work, "server", "rsync"),
-		config: config, proxy: proxy}
+		config: config, proxy: proxy, login: login, uid: uid, gid: gid}
 	b.env = append(os.Environ(), "SERVER="+alias, "SSH_CONFIG="+config, "DIR="+b.serverOurs, "SSH_AUTH_SOCK=")
 	for _, tree := range []string{b.ours, b.theirs} {
 		if err := writeStack(tree); err != nil {
@@ -239,7 +272,10 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 		return err
 	}
 
-	fmt.Fprintf(out, "%d files, %d MB; loopback sshd behind a proxy adding %v each way; median of %d alternating runs\n", files, total>>20, opts.Latency, opts.Runs)
+	if err := b.resetServers(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d files, %d MB; loopback sshd (login %s) behind a proxy adding %v each way; median of %d alternating runs\n", files, total>>20, login, opts.Latency, opts.Runs)
 	fmt.Fprintf(out, "%-18s | %-38s | %-38s\n", "", "whole process", "in process")
 	fmt.Fprintf(out, "%-18s | %9s %9s %6s %5s %5s | %9s %9s %6s %5s %5s\n", "step", "push-files", "rsync", "ratio", "trips", "rsync", "PushFiles", "rsync", "ratio", "trips", "rsync")
 	for _, st := range steps {
@@ -347,6 +383,32 @@ const appCompose = `services:
 networks:
   private:
 `
+
+// loginUser is the account to log in as: name, else provision's BenchUser
+// when it exists, else this process's; its ids are -1 when it is this
+// process's own.
+func loginUser(name string) (string, int, int, error) {
+	self, err := user.Current()
+	if err != nil {
+		return "", 0, 0, err
+	}
+	if name == "" {
+		name = self.Username
+		if _, err := user.Lookup(provision.BenchUser); err == nil {
+			name = provision.BenchUser
+		}
+	}
+	if name == self.Username {
+		return name, -1, -1, nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("the benchmark's login %s: %w (go tool mage testenv creates %s)", name, err, provision.BenchUser)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return name, uid, gid, nil
+}
 
 func writeStack(tree string) error {
 	for name, content := range map[string]string{

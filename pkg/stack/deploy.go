@@ -412,11 +412,7 @@ const KeepReleases = 3
 
 // prune removes old releases that nothing needs.
 func (s *Stack) prune(ctx context.Context, sess *remote.Session, previous string) ([]string, error) {
-	return s.pruneWith(ctx, sess, previous, func() ([]converge.Container, error) { return s.containers(ctx) })
-}
-
-func (s *Stack) pruneWith(ctx context.Context, sess *remote.Session, previous string, list func() ([]converge.Container, error)) ([]string, error) {
-	containers, err := list()
+	containers, err := s.containers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("old releases are kept: the containers could not be listed: %w", err)
 	}

@@ -94,11 +94,10 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 	if err != nil {
 		return nil, err
 	}
-	// The compose model is read while the lock's round trip runs, and the
-	// containers (for pruning) are listed in it.
+	// The compose model is read while the lock's round trip runs.
 	model := make(chan []byte, 1)
 	go func() { model <- s.recordedModel(ctx) }()
-	lo := remote.LockOptions{Wait: o.LockWait, With: converge.ListCommand(s.Project.Name)}
+	lo := remote.LockOptions{Wait: o.LockWait}
 	if !o.DryRun {
 		lo.PushAhead = &remote.PushAhead{Root: s.Root, PushOptions: remote.PushOptions{PassThru: s.opts.Upload}}
 	}
@@ -120,8 +119,9 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 		return nil, err
 	}
 	if !res.UpToDate {
-		// Push touched no container: the list taken with the lock holds.
-		if _, err := s.pruneWith(ctx, sess, res.Previous, func() ([]converge.Container, error) { return s.containersFrom(ctx, sess) }); err != nil {
+		// Only a new release makes one to prune: the containers are listed
+		// then, not in every push.
+		if _, err := s.prune(ctx, sess, res.Previous); err != nil {
 			s.say("push-files: %v", err)
 		}
 	}
