@@ -221,8 +221,8 @@ func Templates(root, dir string) ([]string, error) {
 	return found, err
 }
 
-// Output is the path a template renders to: its own path minus .j2.
-func Output(template string) string { return strings.TrimSuffix(template, ".j2") }
+// outputPath is the path a template renders to: its own path minus .j2.
+func outputPath(template string) string { return strings.TrimSuffix(template, ".j2") }
 
 // Result is what Tree did, paths relative to Options.Root, sorted.
 type Result struct {
@@ -251,7 +251,7 @@ func Tree(ctx context.Context, opts Options) (Result, error) {
 	}
 	outputs := make([]string, len(templates))
 	for i, t := range templates {
-		outputs[i] = Output(t)
+		outputs[i] = outputPath(t)
 	}
 	if err := checkUntracked(ctx, opts.Runner, opts.Root, outputs); err != nil {
 		return Result{}, err

@@ -154,7 +154,7 @@ func writeTree(t *testing.T, files map[string]string) string {
 		path := filepath.Join(root, name)
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		mode := os.FileMode(0o644)
-		if filepath.Ext(Output(name)) == ".sh" {
+		if filepath.Ext(outputPath(name)) == ".sh" {
 			mode = 0o755
 		}
 		require.NoError(t, os.WriteFile(path, []byte(content), mode))
