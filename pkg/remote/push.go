@@ -2,6 +2,7 @@ package remote
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -395,7 +396,15 @@ func upload(ctx context.Context, c *Client, dir, root, id string, files []Entry,
 	pr, pw := io.Pipe()
 	var changed []string
 	go func() {
-		pw.CloseWithError(writeTar(ctx, pw, root, files, stamps, sent, &changed, c.Host.String(), opts.onFile))
+		// Whole SSH packets: unbuffered, every tar header and padding
+		// would travel as a packet of its own, each costing the server a
+		// wakeup of sshd, scp and tar.
+		bw := bufio.NewWriterSize(pw, packetSize)
+		err := writeTar(ctx, bw, root, files, stamps, sent, &changed, c.Host.String(), opts.onFile)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
 	}()
 	err = client.CopyPassThru(ctx, pr, "/dev/fd/3", "0600", size, opts.PassThru)
 	pr.CloseWithError(errors.New("upload ended"))
@@ -404,6 +413,10 @@ func upload(ctx context.Context, c *Client, dir, root, id string, files []Entry,
 	}
 	return sent, changed, nil
 }
+
+// packetSize is the payload of the largest packet OpenSSH's sshd accepts
+// on a session channel.
+const packetSize = 32 << 10
 
 func header(e Entry) *tar.Header {
 	return &tar.Header{Typeflag: tar.TypeReg, Name: e.Path, Mode: int64(e.Mode.Perm()), Size: e.Size,
