@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/selfhosted-go/selfhosted/internal/atomicfile"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
 // Pushing ahead of the lock
@@ -34,6 +35,13 @@ import (
 type PushAhead struct {
 	Root string
 	PushOptions
+	// WithUpload is like LockOptions.With, run only when the guess has
+	// something to upload, so a push that will make a new release reads
+	// what it needs for the release's aftermath (push-files lists the
+	// containers, to know which old releases it may prune) in the lock's
+	// round trip, and a no-op push pays nothing for it. Session.With
+	// returns its output; nil when it did not run.
+	WithUpload run.Command
 }
 
 // guess is what this machine pushed last to a DIR of a host.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,20 +12,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/selfhosted-go/selfhosted/internal/testenv"
+	"github.com/selfhosted-go/selfhosted/pkg/run"
 )
 
-// pushAhead pushes root to dir the way deploy does: the upload started
-// ahead of the lock. It returns whether the guess held.
-func pushAhead(t *testing.T, c *Client, dir, root string) (*PushResult, bool) {
+// pushAhead pushes root to dir the way push-files does: the upload
+// started ahead of the lock. It returns whether the guess held, and
+// whether the lock's round trip ran PushAhead.WithUpload.
+func pushAhead(t *testing.T, c *Client, dir, root string) (res *PushResult, staged, ranWith bool) {
 	t.Helper()
 	ctx := context.Background()
-	sess, err := c.Lock(ctx, dir, LockOptions{PushAhead: &PushAhead{Root: root}})
+	listed := run.Command{Args: []string{"echo", "listed"}}
+	sess, err := c.Lock(ctx, dir, LockOptions{PushAhead: &PushAhead{Root: root, WithUpload: listed}})
 	require.NoError(t, err)
 	defer sess.Close()
-	staged := sess.ahead != nil && sess.ahead.staged
-	res, err := sess.Push(ctx, root, PushOptions{})
+	staged = sess.ahead != nil && sess.ahead.staged
+	ranWith = strings.TrimSpace(string(sess.With())) == "listed"
+	res, err = sess.Push(ctx, root, PushOptions{})
 	require.NoError(t, err)
-	return res, staged
+	return res, staged, ranWith
 }
 
 // The second push of a tree starts its upload before the lock, on the
@@ -40,21 +45,28 @@ func TestIntegrationPushAheadOfTheLock(t *testing.T) {
 	writeLocal(t, mine, map[string]string{"a.txt": "a", "sub/b.txt": "b"}, nil)
 	writeLocal(t, theirs, map[string]string{"a.txt": "someone else's", "c.txt": "c"}, nil)
 
-	first, staged := pushAhead(t, c, dir, mine)
+	first, staged, ranWith := pushAhead(t, c, dir, mine)
 	assert.False(t, staged, "nothing to guess from on a first push")
+	assert.False(t, ranWith, "WithUpload runs only when a guessed upload is under way")
 	sameTree(t, localTree(t, mine), serverTree(t, dir))
 
 	writeLocal(t, mine, map[string]string{"a.txt": "a, changed", "new.txt": "new"}, nil)
-	second, staged := pushAhead(t, c, dir, mine)
+	second, staged, ranWith := pushAhead(t, c, dir, mine)
 	assert.True(t, staged, "the guess held: staged in the lock's round trip")
+	assert.True(t, ranWith, "a push making a new release reads WithUpload in the lock's round trip")
 	assert.Equal(t, first.Release, second.Previous)
 	sameTree(t, localTree(t, mine), serverTree(t, dir))
+
+	// Nothing changed: nothing goes ahead.
+	noop, staged, ranWith := pushAhead(t, c, dir, mine)
+	assert.True(t, noop.UpToDate)
+	assert.False(t, staged || ranWith, "a no-op push uploads nothing and pays nothing for WithUpload")
 
 	// Someone else pushes another tree: the guess for mine is now wrong.
 	other, err := c.Push(context.Background(), dir, theirs, PushOptions{})
 	require.NoError(t, err)
 	writeLocal(t, mine, map[string]string{"a.txt": "a, changed again"}, nil)
-	third, staged := pushAhead(t, c, dir, mine)
+	third, staged, _ := pushAhead(t, c, dir, mine)
 	assert.False(t, staged, "the server holds another release than guessed")
 	assert.Equal(t, other.Release, third.Previous)
 	sameTree(t, localTree(t, mine), serverTree(t, dir))

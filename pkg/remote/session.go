@@ -152,8 +152,12 @@ func (c *Client) Lock(ctx context.Context, dir string, opts LockOptions) (*Sessi
 	// One round trip: the lock, then what the server holds, and what the
 	// options add.
 	var extra string
-	if len(opts.With.Args) > 0 {
-		extra += section("with") + "\n(" + script(dir, opts.With) + ") || true\n"
+	with := opts.With
+	if a != nil && len(with.Args) == 0 {
+		with = opts.PushAhead.WithUpload
+	}
+	if len(with.Args) > 0 {
+		extra += section("with") + "\n(" + script(dir, with) + ") || true\n"
 	}
 	if a != nil {
 		extra += a.stageIfCurrent(dir)

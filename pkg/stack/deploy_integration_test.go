@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,6 +212,30 @@ func TestIntegrationPushFilesThenUpConverges(t *testing.T) {
 	require.NoError(t, f.stack().Up(context.Background(), UpOptions{}))
 	assert.Equal(t, "page v1\n", f.read("web", "/conf/page"))
 	assert.Equal(t, other, f.container("other"))
+}
+
+// push-files prunes old releases, never one a running container mounts:
+// after a deploy, several pushes without up (each listing the containers
+// in its lock's round trip, its upload gone ahead) leave the deployed
+// release in place, and the containers still read their mounted folder.
+func TestIntegrationPushFilesNeverPrunesAMountedRelease(t *testing.T) {
+	f := newFixture(t, "")
+	deployed, err := f.deploy(DeployOptions{})
+	require.NoError(t, err)
+	for i := 1; i <= KeepReleases+2; i++ {
+		f.commit(map[string]string{"services/web/conf/page": fmt.Sprintf("page v%d\n", i)})
+		_, err := f.stack().PushFiles(context.Background(), PushOptions{})
+		require.NoError(t, err)
+	}
+	releases, err := f.stack().Releases(context.Background())
+	require.NoError(t, err)
+	var ids []string
+	for _, r := range releases {
+		ids = append(ids, r.ID)
+	}
+	assert.Contains(t, ids, deployed.Push.Release, "the release the containers mount is kept")
+	assert.LessOrEqual(t, len(ids), KeepReleases+2, "older releases nothing mounts are pruned")
+	assert.Equal(t, "page v0\n", f.read("web", "/conf/page"), "the mounted folder is intact")
 }
 
 // A Go program written as another tool would, in a module of its own

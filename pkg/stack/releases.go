@@ -99,7 +99,8 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 	go func() { model <- s.recordedModel(ctx) }()
 	lo := remote.LockOptions{Wait: o.LockWait}
 	if !o.DryRun {
-		lo.PushAhead = &remote.PushAhead{Root: s.Root, PushOptions: remote.PushOptions{PassThru: s.opts.Upload}}
+		lo.PushAhead = &remote.PushAhead{Root: s.Root, PushOptions: remote.PushOptions{PassThru: s.opts.Upload},
+			WithUpload: converge.ListCommand(s.Project.Name)}
 	}
 	sess, err := client.Lock(ctx, s.opts.Dir, lo)
 	if err != nil {
@@ -120,8 +121,16 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 	}
 	if !res.UpToDate {
 		// Only a new release makes one to prune: the containers are listed
-		// then, not in every push.
-		if _, err := s.prune(ctx, sess, res.Previous); err != nil {
+		// then, not in every push; in the lock's round trip when the push
+		// went ahead (under the lock, no deploy changed them since).
+		containers, err := converge.ParseList(sess.With())
+		switch {
+		case err != nil:
+			containers = nil // not listed: prune lists them
+		case containers == nil:
+			containers = []converge.Container{} // listed: none
+		}
+		if _, err := s.prune(ctx, sess, res.Previous, containers); err != nil {
 			s.say("push-files: %v", err)
 		}
 	}
