@@ -67,7 +67,9 @@ func (c *Client) Wait() error {
 }
 
 // Close closes the connection (and the jump host's), abandoning a
-// handshake still under way.
+// handshake still under way. It does not wait for the server's shell to
+// exit (a round trip): the deploy lock is released when it does, moments
+// later, and a deploy started meanwhile waits for it (LockOptions.Wait).
 func (c *Client) Close() error {
 	c.cancel()
 	if c.Wait() != nil {

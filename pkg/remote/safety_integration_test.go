@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,7 +128,14 @@ func mountTmpfs(t *testing.T, size string) string {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
 		testenv.Missing(t, "a tmpfs mount (root)", strings.TrimSpace(string(out)))
 	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	t.Cleanup(func() {
+		// Client.Close does not wait for the server's shell to exit: it
+		// may hold the lock file on this mount a moment longer.
+		deadline := time.Now().Add(10 * time.Second)
+		for exec.Command("umount", dir).Run() != nil && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
 	return dir
 }
 

@@ -286,10 +286,13 @@ func (sh *shell) run(ctx context.Context, c *Client, dir string, cmd run.Command
 	return nil
 }
 
-// close ends the shell.
+// close ends the shell without waiting for it to exit, a round trip
+// at the end of every run: what it was last sent (unlock, prune) needs no
+// answer, and a shell whose input ends exits, releasing the lock. Should
+// sshd drop a line sent last, the lock still ends with the shell and the
+// next push prunes what this one would have.
 func (sh *shell) close() {
 	sh.stdin.Close()
-	_ = sh.sess.Wait()
 	sh.sess.Close()
 }
 
