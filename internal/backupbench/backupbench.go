@@ -286,6 +286,11 @@ func (b *bench) sh(script string) error {
 	return nil
 }
 
+// byHandHost is the restic host of the by-hand side's snapshots, so each
+// side's restore of "latest" finds its own: ours needs its dumps, which
+// the by-hand backup does not make the same way.
+const byHandHost = "by-hand"
+
 // backupByHand is what an operator would type for the same backup.
 func (b *bench) backupByHand() error {
 	dump := filepath.Join(b.dumpsDir, "mariadb.dump")
@@ -296,7 +301,7 @@ func (b *bench) backupByHand() error {
 	return b.sh(fmt.Sprintf(`set -e
 docker exec %s mariadb-dump -uroot --all-databases --single-transaction > %s.tmp && mv %s.tmp %s
 docker exec %s redis-cli SAVE >/dev/null
-restic backup --quiet --host %s %s %s`, b.container("mariadb"), dump, dump, dump, b.container("redis"), backup.DefaultHost, strings.Join(excludes, " "), strings.Join(b.set.Folders(), " ")))
+restic backup --quiet --host %s %s %s`, b.container("mariadb"), dump, dump, dump, b.container("redis"), byHandHost, strings.Join(excludes, " "), strings.Join(b.set.Folders(), " ")))
 }
 
 // restoreByHand restores aside, stops, refills, starts the databases
@@ -318,7 +323,7 @@ rm -rf %[1]s
 docker start %[4]s %[5]s >/dev/null
 `+wait+`
 docker exec -i %[4]s mariadb -uroot < %[8]s
-docker start %[6]s >/dev/null`, staging, backup.DefaultHost, strings.Join(includes, " "),
+docker start %[6]s >/dev/null`, staging, byHandHost, strings.Join(includes, " "),
 		b.container("mariadb"), b.container("redis"), b.container("files"), strings.Join(refill, "\n"), filepath.Join(b.dumpsDir, "mariadb.dump")))
 }
 

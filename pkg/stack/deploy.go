@@ -281,7 +281,7 @@ func (s *Stack) Deploy(ctx context.Context, o DeployOptions) (*DeployResult, err
 	if push.UpToDate && len(applied.Touched) == 0 {
 		return res, nil // nothing new, nothing left over: nothing to prune
 	}
-	if res.Pruned, err = s.prune(ctx, sess, push.Previous, nil); err != nil {
+	if res.Pruned, err = s.prune(ctx, sess, push.Previous, s.containers); err != nil {
 		s.say("deploy: %v", err)
 	}
 	if err := s.runner.Run(ctx, compose.Prune(), run.Streams{Stdout: nil, Stderr: s.opts.Err}); err != nil {
@@ -410,13 +410,10 @@ func (s *Stack) switchTo(ctx context.Context, sess *remote.Session, id, why stri
 // container still has mounted.
 const KeepReleases = 3
 
-// prune removes old releases that nothing needs, by the containers
-// running now (nil: list them).
-func (s *Stack) prune(ctx context.Context, sess *remote.Session, previous string, containers []converge.Container) ([]string, error) {
-	var err error
-	if containers == nil {
-		containers, err = s.containers(ctx)
-	}
+// prune removes old releases that nothing needs: none that the
+// containers list returns still mount.
+func (s *Stack) prune(ctx context.Context, sess *remote.Session, previous string, list func(context.Context) ([]converge.Container, error)) ([]string, error) {
+	containers, err := list(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("old releases are kept: the containers could not be listed: %w", err)
 	}

@@ -123,14 +123,8 @@ func (s *Stack) PushFiles(ctx context.Context, o PushOptions) (*remote.PushResul
 		// Only a new release makes one to prune: the containers are listed
 		// then, not in every push; in the lock's round trip when the push
 		// went ahead (under the lock, no deploy changed them since).
-		containers, err := converge.ParseList(sess.With())
-		switch {
-		case err != nil:
-			containers = nil // not listed: prune lists them
-		case containers == nil:
-			containers = []converge.Container{} // listed: none
-		}
-		if _, err := s.prune(ctx, sess, res.Previous, containers); err != nil {
+		list := func(ctx context.Context) ([]converge.Container, error) { return s.containersFrom(ctx, sess) }
+		if _, err := s.prune(ctx, sess, res.Previous, list); err != nil {
 			s.say("push-files: %v", err)
 		}
 	}
