@@ -313,7 +313,7 @@ func (b *bench) restoreByHand() error {
 		includes = append(includes, "--include "+f)
 		refill = append(refill, fmt.Sprintf("rm -rf %[1]s/_data/* && if [ -d %[2]s%[1]s/_data ]; then mv %[2]s%[1]s/_data/* %[1]s/_data/ 2>/dev/null || true; fi", f, staging))
 	}
-	wait := `for c in %[1]s %[2]s; do until [ "$(docker inspect -f '{{.State.Health.Status}}' $c)" = healthy ]; do sleep 0.2; done & done; wait`
+	wait := fmt.Sprintf(`for c in %s %s; do until [ "$(docker inspect -f '{{.State.Health.Status}}' $c)" = healthy ]; do sleep 0.2; done & done; wait`, b.container("mariadb"), b.container("redis"))
 	return b.sh(fmt.Sprintf(`set -e
 rm -rf %[1]s
 restic restore latest --host %[2]s --target %[1]s %[3]s >/dev/null

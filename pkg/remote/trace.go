@@ -67,7 +67,7 @@ func (c *Client) Trace(phase string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now, turns := time.Now(), c.RoundTrips()
-	fmt.Fprintf(t.w, "trace: %-16s %6.0f ms %3d round trips   (total %6.0f ms, %3d)\n", phase,
+	fmt.Fprintf(t.w, "trace: %-22s %6.0f ms %3d round trips   (total %6.0f ms, %3d)\n", phase,
 		float64(now.Sub(t.last).Microseconds())/1000, turns-t.lastTurns, float64(now.Sub(t.start).Microseconds())/1000, turns)
 	t.last, t.lastTurns = now, turns
 }
