@@ -40,8 +40,9 @@ var databasePaths = []string{
 	"/var/lib/clickhouse", "/opt/couchdb/data", "/var/lib/cassandra", "/var/lib/neo4j/data", "/cockroach/cockroach-data",
 }
 
-// systemPaths are host paths bind-mounted for access, not data.
-var systemPaths = []string{"/var/run/docker.sock", "/run/docker.sock", "/etc/localtime", "/etc/timezone", "/proc", "/sys", "/dev", "/lib/modules", "/var/run", "/run", "/var/lib/docker/volumes", "/var/backups/selfhosted", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+// systemPaths are host paths bind-mounted for access, not data (the
+// backup container's restic cache lives in /var/cache/selfhosted).
+var systemPaths = []string{"/var/run/docker.sock", "/run/docker.sock", "/etc/localtime", "/etc/timezone", "/proc", "/sys", "/dev", "/lib/modules", "/var/run", "/run", "/var/lib/docker/volumes", "/var/backups/selfhosted", "/var/cache/selfhosted", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
 
 // Rules of this file.
 const (

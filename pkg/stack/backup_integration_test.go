@@ -84,8 +84,14 @@ func TestIntegrationRestoreAfterADisasterThroughTheBackupContainer(t *testing.T)
 	}
 	mariadb("CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY); INSERT INTO app.t SELECT seq FROM app.seq_1_to_10450")
 
+	const cacheDir = "/var/cache/selfhosted/restic"
+	cachedBefore, _ := os.ReadDir(cacheDir)
 	require.NoError(t, s.InitRepository(ctx))
 	require.NoError(t, s.Backup(ctx))
+	// restic's cache outlives the one-shot container: a folder per repository.
+	cachedAfter, err := os.ReadDir(cacheDir)
+	require.NoError(t, err, "the backup container keeps restic's cache on the host")
+	assert.Greater(t, len(cachedAfter), len(cachedBefore), "this repository's cache is kept")
 	require.NoError(t, s.Drill(ctx, ""))
 	assert.Contains(t, out.String(), "counts match for mariadb")
 
