@@ -22,6 +22,25 @@ import (
 // image registry).
 const DebianImage = provision.DebianImage
 
+// MariaDBService is the service mariadb of a services: map (indented so):
+// MariaDB on the test image with the backup labels a stack gives it (live
+// files excluded, dumped, restored and counted), its data in volume mysql
+// on network private, which the stack declares.
+const MariaDBService = `  mariadb:
+    image: ` + DebianImage + `
+    pull_policy: never
+    command: ["run-mariadb"]
+    restart: unless-stopped
+    networks: [private]
+    volumes: ["mysql:/var/lib/mysql"]
+    healthcheck: {test: ["CMD", "mariadb-admin", "ping", "-uroot"], interval: 1s, retries: 60}
+    labels:
+      selfhosted.backup.dump: mariadb-dump -uroot --all-databases --single-transaction
+      selfhosted.backup.restore: mariadb -uroot
+      selfhosted.backup.exclude: mysql
+      selfhosted.backup.count: mariadb
+`
+
 // InCI reports whether the tests run in CI (CI=true), where a missing
 // component is a failure, not a skip.
 func InCI() bool {

@@ -28,21 +28,7 @@ import (
 // (its RDB backed up as a file, keys counted), an app with an SQLite-style
 // state stopped during snapshots, and a service whose dump can be made to
 // fail.
-const e2eStack = `services:
-  mariadb:
-    image: ` + testenv.DebianImage + `
-    pull_policy: never
-    command: ["run-mariadb"]
-    restart: unless-stopped
-    networks: [private]
-    volumes: ["mysql:/var/lib/mysql"]
-    healthcheck: {test: ["CMD", "mariadb-admin", "ping", "-uroot"], interval: 1s, retries: 60}
-    labels:
-      selfhosted.backup.dump: mariadb-dump -uroot --all-databases --single-transaction
-      selfhosted.backup.restore: mariadb -uroot
-      selfhosted.backup.exclude: mysql
-      selfhosted.backup.count: mariadb
-  postgres:
+const e2eStack = "services:\n" + testenv.MariaDBService + `  postgres:
     image: ` + testenv.DebianImage + `
     pull_policy: never
     command: ["run-postgres"]

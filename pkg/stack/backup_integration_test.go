@@ -19,21 +19,7 @@ import (
 	"github.com/selfhosted-go/selfhosted/pkg/remote"
 )
 
-const mariadbService = `services:
-  mariadb:
-    image: ` + testenv.DebianImage + `
-    pull_policy: never
-    command: ["run-mariadb"]
-    restart: unless-stopped
-    networks: [private]
-    volumes: ["mysql:/var/lib/mysql"]
-    healthcheck: {test: ["CMD", "mariadb-admin", "ping", "-uroot"], interval: 1s, retries: 60}
-    labels:
-      selfhosted.backup.dump: mariadb-dump -uroot --all-databases --single-transaction
-      selfhosted.backup.restore: mariadb -uroot
-      selfhosted.backup.exclude: mysql
-      selfhosted.backup.count: mariadb
-networks:
+const mariadbService = "services:\n" + testenv.MariaDBService + `networks:
   private:
 volumes:
   mysql:
