@@ -153,7 +153,7 @@ func TestIntegrationKilledPushLeavesNothingBehind(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		randomFile(t, filepath.Join(repo, "services", "app", "data", fmt.Sprintf("%02d.bin", i)), 1<<20)
 	}
-	dir := filepath.Join(t.TempDir(), "stack")
+	dir := filepath.Join(serverDir(t), "stack")
 	tmp := t.TempDir()
 	env := append(os.Environ(), "SERVER="+s.Alias, "SSH_CONFIG="+s.Config, "DIR="+dir, "SSH_AUTH_SOCK=", "TMPDIR="+tmp)
 	// Compile the targets first: the go tool's own temporary build files are not the push's.

@@ -120,7 +120,7 @@ func TestIntegrationPushCutMidUploadLeavesTheOldTree(t *testing.T) {
 	s := testenv.StartSSHD(t)
 	ctx := context.Background()
 	local := t.TempDir()
-	dir := filepath.Join(t.TempDir(), "stack")
+	dir := filepath.Join(serverDir(t), "stack")
 	files := map[string]string{}
 	for i := 0; i < 30; i++ {
 		files[filepath.Join("services", "app", "f"+itoa(i)+".txt")] = "v1 " + itoa(i)

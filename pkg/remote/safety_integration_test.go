@@ -128,14 +128,26 @@ func mountTmpfs(t *testing.T, size string) string {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
 		testenv.Missing(t, "a tmpfs mount (root)", strings.TrimSpace(string(out)))
 	}
-	t.Cleanup(func() {
-		// Client.Close does not wait for the server's shell to exit: it
-		// may hold the lock file on this mount a moment longer.
-		deadline := time.Now().Add(10 * time.Second)
-		for exec.Command("umount", dir).Run() != nil && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-	})
+	// Client.Close does not wait for the server's shell to exit: it may
+	// hold the lock file on this mount a moment longer.
+	t.Cleanup(func() { retryFor(10*time.Second, func() error { return exec.Command("umount", dir).Run() }) })
+	return dir
+}
+
+// retryFor calls f until it succeeds or d has passed.
+func retryFor(d time.Duration, f func() error) {
+	for deadline := time.Now().Add(d); f() != nil && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serverDir is a folder to hold a server's DIR that a cut or killed push
+// may still be writing into when the test ends: the server's side of a
+// dropped connection (scp, tar, the shell) ends a moment after it.
+func serverDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "selfhosted-server-")
+	require.NoError(t, err)
+	t.Cleanup(func() { retryFor(10*time.Second, func() error { return os.RemoveAll(dir) }) })
 	return dir
 }
 
