@@ -173,6 +173,20 @@ func (tr *translator) emit(n node) {
 	fmt.Fprintf(&tr.out, "{%% jx %d %d %%}", tr.unit.id, len(tr.unit.nodes)-1)
 }
 
+// block emits a block statement whose tag is read, translates its body up
+// to endTag and closes it.
+func (tr *translator) block(n node, endTag string) error {
+	tr.emit(n)
+	if _, err := tr.body(endTag); err != nil {
+		return err
+	}
+	if err := tr.end(); err != nil {
+		return err
+	}
+	tr.out.WriteString("{% jx_end %}")
+	return nil
+}
+
 func (tr *translator) pos() stmtBase {
 	return stmtBase{file: tr.file, line: tr.seg.line, col: tr.seg.col}
 }
@@ -445,15 +459,7 @@ func (tr *translator) setStatement() error {
 	if err := tr.end(); err != nil {
 		return err
 	}
-	tr.emit(&setBlockStmt{stmtBase: tr.pos(), target: target, filters: filters})
-	if _, err := tr.body("endset"); err != nil {
-		return err
-	}
-	if err := tr.end(); err != nil {
-		return err
-	}
-	tr.out.WriteString("{% jx_end %}")
-	return nil
+	return tr.block(&setBlockStmt{stmtBase: tr.pos(), target: target, filters: filters}, "endset")
 }
 
 func (tr *translator) filterStatement() error {
@@ -464,15 +470,7 @@ func (tr *translator) filterStatement() error {
 	if err := tr.end(); err != nil {
 		return err
 	}
-	tr.emit(&filterBlockStmt{stmtBase: tr.pos(), filters: filters})
-	if _, err := tr.body("endfilter"); err != nil {
-		return err
-	}
-	if err := tr.end(); err != nil {
-		return err
-	}
-	tr.out.WriteString("{% jx_end %}")
-	return nil
+	return tr.block(&filterBlockStmt{stmtBase: tr.pos(), filters: filters}, "endfilter")
 }
 
 // parseSignature parses a macro's or call block's parameters, "(" first.
@@ -727,15 +725,7 @@ func (tr *translator) autoescapeStatement() error {
 	if err := tr.end(); err != nil {
 		return err
 	}
-	tr.emit(&autoescapeStmt{stmtBase: tr.pos(), value: e})
-	if _, err := tr.body("endautoescape"); err != nil {
-		return err
-	}
-	if err := tr.end(); err != nil {
-		return err
-	}
-	tr.out.WriteString("{% jx_end %}")
-	return nil
+	return tr.block(&autoescapeStmt{stmtBase: tr.pos(), value: e}, "endautoescape")
 }
 
 func (tr *translator) withStatement() error {
@@ -760,15 +750,7 @@ func (tr *translator) withStatement() error {
 		n.targets = append(n.targets, t)
 		n.values = append(n.values, v)
 	}
-	tr.emit(n)
-	if _, err := tr.body("endwith"); err != nil {
-		return err
-	}
-	if err := tr.end(); err != nil {
-		return err
-	}
-	tr.out.WriteString("{% jx_end %}")
-	return nil
+	return tr.block(n, "endwith")
 }
 
 // --- assignment targets ---
